@@ -1,0 +1,46 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+# uv is the only tool needed; it is installed into .tools/ when missing. The machine's own Python is
+# used (no toolchain downloads), and the environment comes from the committed uv.lock.
+
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE ?= copy
+
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: help env lint typecheck test test-fast demo clean
+
+help:
+	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
+	@echo "make test   - lint, type checks and the whole test suite"
+	@echo "make env    - only create the environment (.venv)"
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv
+
+.venv/.synced: uv.lock pyproject.toml toolkit/pyproject.toml emulator/pyproject.toml provider/pyproject.toml | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+env: .venv/.synced
+
+lint: env
+	$(RUN) ruff check .
+
+typecheck: env
+	$(RUN) mypy
+
+test: lint typecheck
+	$(RUN) pytest
+
+# The tests without lint and type checks, e.g. `make test-fast ARGS="-k obs -x"`.
+test-fast: env
+	$(RUN) pytest $(ARGS)
+
+demo: env
+	$(RUN) python examples/demo.py
+
+clean:
+	rm -rf .venv .tools .demo

@@ -1,0 +1,121 @@
+"""The ASGI application: one router in front of the emulated services.
+
+Routing follows what tells the cloud's own front doors apart: a request signed with SDK-HMAC-SHA256 is
+for an API Gateway service (IAM, SMN, ...) chosen by its path; ``/_emulator/`` is the admin surface;
+an unsigned request for the metadata paths is the ECS metadata service; everything else is OBS.
+Every response carries a request id; faults are injected per service before it sees the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .account import DEFAULT_ACCESS_KEY, DEFAULT_DOMAIN_NAME, DEFAULT_SECRET_KEY, Account
+from .faults import DropConnection, Fault, FaultInjector
+from .http import ApiError, ClientDisconnected, Request, Response
+from .services.admin import AdminService
+from .services.base import Context, RestService, Service, json_error, new_context
+from .services.ecs_metadata import EcsMetadataService
+from .services.iam import IamService
+from .storage import Storage
+
+log = logging.getLogger("huaweicloud_emulator")
+
+
+@dataclass
+class EmulatorConfig:
+    data_dir: Path
+    access_key: str = DEFAULT_ACCESS_KEY
+    secret_key: str = DEFAULT_SECRET_KEY
+    domain_name: str = DEFAULT_DOMAIN_NAME
+    faults: dict[str, Fault] = field(default_factory=dict)
+
+
+class Emulator:
+    def __init__(self, config: EmulatorConfig):
+        self.config = config
+        self.storage = Storage(config.data_dir)
+        self.account = Account(
+            self.storage,
+            access_key=config.access_key,
+            secret_key=config.secret_key,
+            domain_name=config.domain_name,
+        )
+        self.faults = FaultInjector(config.faults)
+        # API Gateway services, matched by path among requests signed with SDK-HMAC-SHA256.
+        self.gateway_services: list[RestService] = [IamService(self.account)]
+        self.metadata = EcsMetadataService(self.account)
+        self.object_storage: Service | None = None
+        names = [s.name for s in self.gateway_services] + [self.metadata.name, "obs"]
+        self.admin = AdminService(self.faults, names)
+
+    def route(self, request: Request) -> Service | None:
+        if request.headers.get("authorization", "").startswith("SDK-HMAC-SHA256"):
+            return next((s for s in self.gateway_services if s.matches(request)), None)
+        if request.path.startswith("/_emulator/"):
+            return self.admin
+        if self.metadata.matches(request) and not request.headers.get("authorization"):
+            return self.metadata
+        return self.object_storage
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        ctx = new_context(uuid.uuid4().hex)
+        service = self.route(request)
+        try:
+            response = await self._dispatch(service, request, ctx)
+        except DropConnection:
+            # Promise a body and break the connection: the client sees a dropped connection.
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1048576")]}
+            )
+            raise
+        except ClientDisconnected:
+            return
+        await response.send(send, head_only=request.method == "HEAD")
+
+    async def _dispatch(self, service: Service | None, request: Request, ctx: Context) -> Response:
+        if service is None:
+            return json_error(
+                404,
+                "APIGW.0101",
+                "The API does not exist or has not been published in the environment",
+                ctx.request_id,
+            )
+        try:
+            if service is not self.admin:
+                await self.faults.apply(service.name)
+            return await service.handle(request, ctx)
+        except ApiError as error:
+            return service.render_error(error, request, ctx)
+        except (DropConnection, ClientDisconnected):
+            raise
+        except Exception:
+            log.exception("internal error in %s handling %s %s", service.name, request.method, request.path)
+            internal = ApiError(500, "InternalError", "the emulator failed to handle this request")
+            return service.render_error(internal, request, ctx)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def close(self) -> None:
+        for service in [*self.gateway_services, self.metadata, self.object_storage]:
+            if service is not None:
+                service.close()
+        self.storage.close()

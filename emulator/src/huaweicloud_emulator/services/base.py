@@ -1,0 +1,149 @@
+"""What every emulated service is, and the shared machinery of the JSON (API Gateway) services.
+
+All services but OBS sit behind the cloud's API Gateway: SDK-HMAC-SHA256 signatures, JSON bodies,
+errors as ``{"error_code", "error_msg", "request_id"}`` and the request id in ``X-Request-Id``.
+A service declares its operations with ``@operation("GET", "/v3/projects")``; path templates use
+``{name}`` for one path segment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..auth import Principal, SignatureError, verify_sdk_hmac
+from ..http import ApiError, Request, Response
+
+
+@dataclass
+class Context:
+    """Per-request state the router hands to a service."""
+
+    request_id: str
+    received_at: float
+    principal: Principal | None = None
+    body: bytes = b""
+
+    def json_object(self, error_code: str) -> dict[str, Any]:
+        """The request body as a JSON object, or the service's 400 naming what is wrong with it."""
+        try:
+            document = json.loads(self.body or b"{}")
+        except ValueError as exc:
+            raise ApiError(400, error_code, f"request body is not valid JSON: {exc}") from None
+        if not isinstance(document, dict):
+            raise ApiError(400, error_code, "request body must be a JSON object")
+        return document
+
+
+class Service:
+    """A service: decides whether a request is its own, handles it, and renders its errors."""
+
+    name: ClassVar[str]
+
+    def matches(self, request: Request) -> bool:
+        raise NotImplementedError
+
+    async def handle(self, request: Request, ctx: Context) -> Response:
+        raise NotImplementedError
+
+    def render_error(self, error: ApiError, request: Request, ctx: Context) -> Response:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the service holds; called once when the server stops."""
+
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def operation(method: str, template: str) -> Callable[[Handler], Handler]:
+    """Mark a RestService method as the handler of ``method template``."""
+
+    def mark(handler: Handler) -> Handler:
+        handler._operation = (method, template)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+    return re.compile(f"^{pattern}/?$")
+
+
+def json_error(status: int, code: str, message: str, request_id: str) -> Response:
+    return Response.json(
+        {"error_code": code, "error_msg": message, "request_id": request_id},
+        status,
+        {"X-Request-Id": request_id},
+    )
+
+
+class RestService(Service):
+    """A JSON service behind the API Gateway, signed with SDK-HMAC-SHA256."""
+
+    # Whether requests must carry a valid SDK-HMAC signature (the ECS metadata service does not).
+    signed: ClassVar[bool] = True
+    _routes: ClassVar[list[tuple[str, re.Pattern[str], str]]]
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        cls._routes = [
+            (member._operation[0], _compile(member._operation[1]), attr)
+            for attr, member in vars(cls).items()
+            if hasattr(member, "_operation")
+        ]
+
+    def __init__(self, keys: Any):
+        self._keys = keys
+
+    def _find(self, request: Request) -> tuple[Handler, dict[str, str]] | None:
+        for method, pattern, attr in self._routes:
+            match = pattern.match(request.path)
+            if match and method == request.method:
+                return getattr(self, attr), match.groupdict()
+        return None
+
+    def matches(self, request: Request) -> bool:
+        return any(pattern.match(request.path) for _, pattern, _ in self._routes)
+
+    async def handle(self, request: Request, ctx: Context) -> Response:
+        found = self._find(request)
+        if found is None:
+            raise ApiError(
+                404, "APIGW.0101", "The API does not exist or has not been published in the environment"
+            )
+        handler, params = found
+        ctx.body = await request.body()
+        if self.signed:
+            ctx.principal = self.authenticate(request, ctx)
+        response = await handler(request, ctx, **params)
+        response.headers.setdefault("X-Request-Id", ctx.request_id)
+        return response
+
+    def authenticate(self, request: Request, ctx: Context) -> Principal:
+        try:
+            return verify_sdk_hmac(
+                method=request.method,
+                raw_path=request.raw_path,
+                query_string=request.query_string,
+                headers=request.headers,
+                body=ctx.body,
+                keys=self._keys,
+                now=ctx.received_at,
+            )
+        except SignatureError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+
+    def render_error(self, error: ApiError, request: Request, ctx: Context) -> Response:
+        response = json_error(error.status, error.code, error.message, ctx.request_id)
+        response.headers.update(error.headers)
+        return response
+
+
+def new_context(request_id: str) -> Context:
+    return Context(request_id=request_id, received_at=time.time())

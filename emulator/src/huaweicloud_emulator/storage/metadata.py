@@ -1,0 +1,176 @@
+"""Metadata store: one SQLite database in WAL mode, the commit point of every write.
+
+Every connection runs with ``synchronous=FULL`` (in WAL mode a COMMIT returns only after the WAL is
+fsynced, so a committed transaction survives ``kill -9`` and power loss), ``foreign_keys=ON`` and a
+``busy_timeout``. See :mod:`huaweicloud_emulator.storage.blobs` for the protocol that ties blobs to
+metadata.
+
+Concurrency model (callers are worker threads of the ASGI server, via ``asyncio.to_thread``):
+
+* Writes: ONE write connection guarded by a lock. SQLite allows a single writer per database anyway;
+  serialising in-process with a lock hands the write slot over in FIFO-ish order without the
+  SQLITE_BUSY retry/sleep loop that several competing write connections would fall into, and
+  ``BEGIN IMMEDIATE`` takes the write lock up front so a transaction never fails half-way on a
+  read-to-write lock upgrade. Transactions should therefore be short: never stream a blob inside one.
+* Reads: ``query`` uses a read-only connection per thread. In WAL mode readers see the last committed
+  snapshot and are never blocked by the writer, so reads do not queue behind writes. A ``query`` made
+  by the thread that currently holds an open ``transaction`` runs on the write connection instead, so
+  it sees that transaction's own changes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MetadataStore"]
+
+BUSY_TIMEOUT_MS = 30_000
+
+_Params = Sequence[Any] | dict[str, Any]
+
+
+class MetadataStore:
+    """SQLite metadata with serialised writes and concurrent snapshot reads (see the module doc)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._closed = False
+        self._write_lock = threading.Lock()
+        self._tx_owner: int | None = None  # thread ident holding the write lock in transaction()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writer = self._connect()
+        mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            self._writer.close()
+            raise RuntimeError(f"SQLite refused WAL mode for {self.path} (got {mode!r})")
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS _storage_schema (name TEXT PRIMARY KEY, ddl TEXT NOT NULL)"
+            )
+
+    def _connect(self, *, read_only: bool = False) -> sqlite3.Connection:
+        # isolation_level=None: no implicit BEGIN/COMMIT from the sqlite3 module; transactions are
+        # explicit (BEGIN IMMEDIATE in transaction()). check_same_thread=False: the write connection is
+        # shared under the lock, and close() closes every thread's reader from the closing thread.
+        conn = sqlite3.connect(
+            self.path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if read_only:
+            conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("metadata store is closed")
+
+    def register_schema(self, name: str, ddl: str) -> None:
+        """Run a service's DDL (``CREATE ... IF NOT EXISTS``; several statements allowed) atomically.
+
+        Idempotent as long as the DDL is; the last DDL registered under ``name`` is recorded in the
+        ``_storage_schema`` table.
+        """
+        statements = _split_statements(ddl)
+        with self.transaction() as conn:
+            for stmt in statements:
+                conn.execute(stmt)
+            conn.execute(
+                "INSERT INTO _storage_schema(name, ddl) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET ddl = excluded.ddl",
+                (name, ddl),
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` if the block raises.
+
+        The COMMIT at the end of the block is the commit point: acknowledge a write only after the
+        ``with`` block has exited normally. Transactions do not nest (a nested call raises
+        RuntimeError rather than deadlocking).
+        """
+        me = threading.get_ident()
+        if self._tx_owner == me:
+            raise RuntimeError("MetadataStore.transaction() does not nest")
+        self._check_open()
+        with self._write_lock:
+            self._check_open()
+            conn = self._writer
+            self._tx_owner = me
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                self._tx_owner = None
+
+    def query(self, sql: str, params: _Params = ()) -> list[sqlite3.Row]:
+        """Run a read-only statement on the last committed snapshot and return all rows."""
+        self._check_open()
+        if self._tx_owner == threading.get_ident():
+            return self._writer.execute(sql, params).fetchall()
+        return self._reader().execute(sql, params).fetchall()
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect(read_only=True)
+            with self._readers_lock:
+                if self._closed:
+                    conn.close()
+                    raise RuntimeError("metadata store is closed")
+                self._readers.append(conn)
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        """Close every connection. Waits for a running transaction to finish. Idempotent."""
+        if self._tx_owner == threading.get_ident():
+            raise RuntimeError("cannot close the metadata store inside its own transaction")
+        with self._write_lock, self._readers_lock:
+            if self._closed:
+                return
+            self._closed = True
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
+        self._writer.close()
+
+    def __enter__(self) -> MetadataStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _split_statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (trigger bodies with inner ';' stay whole)."""
+    statements: list[str] = []
+    current = ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \t\r\n;"):
+                statements.append(current.strip())
+            current = ""
+    rest = current.rstrip(";").strip()
+    if rest:
+        statements.append(rest)
+    return statements

@@ -1,0 +1,69 @@
+"""What Airflow's ProvidersManager reads about this provider, without importing any hook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CONNECTION_TYPE = "huaweicloud"
+
+
+def _field(label: str, description: str, kind: str = "string", **schema: Any) -> dict[str, Any]:
+    return {"label": label, "description": description, "schema": {"type": [kind, "null"], **schema}}
+
+
+# The connection's extra fields: one place for the UI form and the documentation.
+CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "region": _field("Region", "Region id, e.g. cn-north-4 or eu-west-101."),
+    "project_id": _field("Project ID", "Project of the region; looked up through IAM when empty."),
+    "domain_id": _field("Domain ID", "Account (domain) id, for global services such as IAM."),
+    "security_token": _field("Security token", "Token of a temporary access key.", format="password"),
+    "endpoint": _field("Endpoint", "One base URL for every service, e.g. a local emulator."),
+    "endpoints": _field("Endpoints", 'Per-service URLs, e.g. {"obs": "https://obs.example"}.', "object"),
+    "verify_ssl": _field("Verify SSL", "Verify TLS certificates.", "boolean", default=True),
+    "retries": _field("Retries", "Attempts after a throttled, failed (5xx) or dropped request.", "integer"),
+    "timeout": _field("Timeout", "Seconds to wait for a response.", "number"),
+    "proxy": _field("Proxy", "Proxy URL, e.g. http://user:password@proxy:3128."),
+    "agency_name": _field("Agency name", "Assume this IAM agency (temporary keys) with the keys above."),
+    "agency_domain": _field("Agency domain", "Account (domain) name that owns the agency."),
+}
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["host", "schema", "port"],
+    "relabeling": {"login": "Access Key ID (AK)", "password": "Secret Access Key (SK)"},
+    "placeholders": {
+        "login": "empty: environment, then the ECS metadata service",
+        "password": "secret access key",
+        "region": "cn-north-4",
+        "endpoint": "http://127.0.0.1:9000 (emulator) or empty for the cloud",
+        "endpoints": '{"obs": "https://obs.cn-north-4.myhuaweicloud.com"}',
+        "extra": '{"region": "cn-north-4", "project_id": "..."}',
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    return {
+        "package-name": "airflow-provider-huaweicloud",
+        "name": "Huawei Cloud",
+        "description": "Huawei Cloud (OBS, SMN, CSMS, DLI, FunctionGraph, ...) for Apache Airflow 3.",
+        "versions": ["0.1.0"],
+        "integrations": [
+            {
+                "integration-name": "Huawei Cloud",
+                "external-doc-url": "https://www.huaweicloud.com/intl/en-us/",
+                "tags": ["service"],
+            },
+        ],
+        "hooks": [
+            {"integration-name": "Huawei Cloud", "python-modules": ["airflow_huaweicloud.hooks.base"]},
+        ],
+        "connection-types": [
+            {
+                "connection-type": CONNECTION_TYPE,
+                "hook-class-name": "airflow_huaweicloud.hooks.base.HuaweiCloudBaseHook",
+                "hook-name": "Huawei Cloud",
+                "conn-fields": CONNECTION_FIELDS,
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+            }
+        ],
+    }

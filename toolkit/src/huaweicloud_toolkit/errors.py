@@ -1,0 +1,130 @@
+"""The one error type of the toolkit, and its conversion from what the SDKs raise or return."""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Iterable
+from typing import Any
+
+from huaweicloudsdkcore.exceptions.exceptions import SdkException, ServiceResponseException
+
+_REDACTED = "***"
+
+
+class HuaweiCloudError(Exception):
+    """The one error type: carries what the cloud said."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        service: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.service = service
+        self.operation = operation
+
+    def __str__(self) -> str:
+        where = ".".join(part for part in (self.service, self.operation) if part)
+        text = f"{where} failed: " if where else ""
+        if self.code:
+            text += f"{self.code}: "
+        text += self.message
+        details = []
+        if self.status is not None:
+            details.append(f"status {self.status}")
+        if self.request_id:
+            details.append(f"request id {self.request_id}")
+        return f"{text} ({', '.join(details)})" if details else text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class ConfigurationError(HuaweiCloudError):
+    """Bad or missing settings, raised before any request is sent.
+
+    ``source`` names where the settings came from (e.g. "connection 'x'"), ``field`` the setting at fault.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None) -> None:
+        super().__init__(f"{source}: {message}" if source else message)
+        self.source = source
+        self.field = field
+
+
+# What the SDKs raise for a failed request (as opposed to a bug in the caller): the core SDK's own
+# exceptions, and the transport errors that the OBS SDK and a few core SDK paths let through raw.
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    import requests
+
+    return (SdkException, requests.RequestException, ConnectionError, TimeoutError, http.client.HTTPException)
+
+
+def is_sdk_error(exc: BaseException) -> bool:
+    return isinstance(exc, _transport_errors())
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def from_sdk_exception(
+    exc: Exception,
+    *,
+    service: str | None = None,
+    operation: str | None = None,
+    secrets: Iterable[str | None] = (),
+) -> HuaweiCloudError:
+    """Turn what huaweicloudsdkcore (or the transport under it) raised into a HuaweiCloudError.
+
+    ``secrets`` are scrubbed from the message, in case a server or a library echoes one back.
+    """
+    if isinstance(exc, HuaweiCloudError):
+        return exc
+    status = code = request_id = None
+    if isinstance(exc, ServiceResponseException):
+        status = exc.status_code
+        # The SDK fills a missing error code with the HTTP status; that is not something the cloud said.
+        code = exc.error_code if exc.error_code and exc.error_code != str(status) else None
+        request_id = exc.request_id or None
+        message = str(exc.error_msg or f"HTTP {status}")
+    elif isinstance(exc, SdkException):
+        message = f"{type(exc).__name__}: {exc.error_msg}"
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    err = HuaweiCloudError(
+        redact(message, secrets),
+        status=status,
+        code=code,
+        request_id=request_id,
+        service=service,
+        operation=operation,
+    )
+    err.__cause__ = exc
+    return err
+
+
+def from_obs_result(resp: Any, *, operation: str, secrets: Iterable[str | None] = ()) -> HuaweiCloudError:
+    """Turn a failed esdk-obs GetResult (the OBS SDK returns errors rather than raising) into an error."""
+    status = resp.status
+    message = resp.errorMessage or resp.reason or f"HTTP {status}"
+    return HuaweiCloudError(
+        redact(str(message), secrets),
+        status=status,
+        code=resp.errorCode or None,
+        request_id=resp.requestId or None,
+        service="obs",
+        operation=operation,
+    )

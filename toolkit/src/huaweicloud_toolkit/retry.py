@@ -1,0 +1,96 @@
+"""Retry with capped exponential backoff and full jitter.
+
+The SDKs are configured not to retry (``retry_times=0``, ``max_retry_count=0``) so that this is the one
+place that decides: throttling, 5xx and transport failures are retried, other 4xx answers never are.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from huaweicloudsdkcore.exceptions.exceptions import (
+    ConnectionException,
+    RequestTimeoutException,
+    ServiceResponseException,
+    SslHandShakeException,
+)
+
+from huaweicloud_toolkit.errors import HuaweiCloudError
+
+T = TypeVar("T")
+
+# Error codes that mean "slow down" whatever the HTTP status: the API gateway's throttling code and OBS's.
+THROTTLING_CODES = frozenset({"APIGW.0308", "SlowDown", "TooManyRequests", "Throttling"})
+
+
+def is_retryable_status(status: int | None, code: str | None = None) -> bool:
+    return status == 429 or (status is not None and status >= 500) or code in THROTTLING_CODES
+
+
+def is_retryable_error(exc: BaseException) -> bool:
+    """True for throttling, 5xx answers, connection failures and timeouts; False for other 4xx."""
+    if isinstance(exc, HuaweiCloudError):
+        if exc.status is not None or exc.code:
+            return is_retryable_status(exc.status, exc.code)
+        # A converted transport error keeps the SDK's exception as its cause.
+        return exc.__cause__ is not None and is_retryable_error(exc.__cause__)
+    if isinstance(exc, ServiceResponseException):
+        return is_retryable_status(exc.status_code, exc.error_code)
+    import requests
+
+    # A failed TLS handshake (bad certificate) will fail the same way again.
+    if isinstance(exc, SslHandShakeException | requests.exceptions.SSLError):
+        return False
+    return isinstance(
+        exc,
+        ConnectionException
+        | RequestTimeoutException
+        | requests.ConnectionError
+        | requests.exceptions.ChunkedEncodingError  # the connection broke mid-response
+        | requests.Timeout
+        | ConnectionError
+        | TimeoutError
+        | http.client.HTTPException,
+    )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4  # total tries, the first one included
+    base_delay: float = 0.2  # seconds
+    max_delay: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0:
+            raise ValueError("delays must not be negative")
+
+    def delays(self) -> Iterator[float]:
+        """The pause before each retry: uniform in [0, min(max_delay, base_delay * 2**n)] ("full jitter")."""
+        for n in range(self.max_attempts - 1):
+            # The exponent is bounded so that a large max_attempts cannot overflow the float.
+            yield random.uniform(0.0, min(self.max_delay, self.base_delay * 2 ** min(n, 64)))
+
+    def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        is_retryable: Callable[[BaseException], bool] = is_retryable_error,
+        sleep: Callable[[float], object] = time.sleep,
+    ) -> T:
+        """Run ``fn`` until it returns, raises something not retryable, or the attempts run out."""
+        delays = self.delays()
+        while True:
+            try:
+                return fn()
+            except Exception as exc:
+                delay = next(delays, None) if is_retryable(exc) else None
+                if delay is None:
+                    raise
+                sleep(delay)
