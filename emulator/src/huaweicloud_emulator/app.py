@@ -21,6 +21,7 @@ from .services.admin import AdminService
 from .services.base import Context, RestService, Service, json_error, new_context
 from .services.ecs_metadata import EcsMetadataService
 from .services.iam import IamService
+from .services.obs import ObsService
 from .storage import Storage
 
 log = logging.getLogger("huaweicloud_emulator")
@@ -33,6 +34,8 @@ class EmulatorConfig:
     secret_key: str = DEFAULT_SECRET_KEY
     domain_name: str = DEFAULT_DOMAIN_NAME
     faults: dict[str, Fault] = field(default_factory=dict)
+    # OBS custom domains: host name -> bucket (``--bucket-domain HOST=BUCKET``).
+    bucket_domains: dict[str, str] = field(default_factory=dict)
 
 
 class Emulator:
@@ -49,7 +52,7 @@ class Emulator:
         # API Gateway services, matched by path among requests signed with SDK-HMAC-SHA256.
         self.gateway_services: list[RestService] = [IamService(self.account)]
         self.metadata = EcsMetadataService(self.account)
-        self.object_storage: Service | None = None
+        self.object_storage = ObsService(self.storage, self.account, bucket_domains=config.bucket_domains)
         names = [s.name for s in self.gateway_services] + [self.metadata.name, "obs"]
         self.admin = AdminService(self.faults, names)
 
@@ -116,6 +119,5 @@ class Emulator:
 
     def close(self) -> None:
         for service in [*self.gateway_services, self.metadata, self.object_storage]:
-            if service is not None:
-                service.close()
+            service.close()
         self.storage.close()

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SERVICE:KEY=VALUE,...",
         help="inject faults, e.g. obs:error_rate=0.1,status=503 or iam:fail_next=2",
     )
+    serve.add_argument("--bucket-domain", action="append", default=[], metavar="HOST=BUCKET",
+                       help="serve BUCKET at the custom domain HOST (OBS user domain): a request whose Host "
+                            "is HOST addresses that bucket, the whole path being the key; repeatable")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -75,6 +78,7 @@ async def serve(args: argparse.Namespace, faults: dict[str, Fault]) -> None:
             secret_key=args.secret_key,
             domain_name=args.domain_name,
             faults=faults,
+            bucket_domains=args.bucket_domains,
         )
     )
     config = uvicorn.Config(
@@ -110,6 +114,12 @@ def main(argv: list[str] | None = None) -> None:
         faults = dict(Fault.parse(spec) for spec in args.fault)
     except ValueError as exc:
         sys.exit(f"huaweicloud-emulator: bad --fault: {exc}")
+    args.bucket_domains = {}
+    for spec in args.bucket_domain:
+        host, sep, bucket = spec.partition("=")
+        if not sep or not host.strip() or not bucket.strip():
+            sys.exit(f"huaweicloud-emulator: bad --bucket-domain {spec!r}: expected HOST=BUCKET")
+        args.bucket_domains[host.strip().lower()] = bucket.strip()
     try:
         import uvloop
 

@@ -1,0 +1,9 @@
+"""OBS, the object storage service: buckets, objects, listings, multipart uploads and appends.
+
+Durable (object bytes as blobs, metadata in SQLite, see :mod:`huaweicloud_emulator.storage`) and spoken
+to by the official SDK in every signing mode as well as by S3 clients (boto3) and OpenDAL.
+"""
+
+from .service import ObsService
+
+__all__ = ["ObsService"]

@@ -1,0 +1,344 @@
+"""Multipart uploads: initiate, upload (or copy) a part, list parts and uploads, complete, abort.
+
+Parts are blobs of their own, uploaded in any order and in parallel; OBS takes parts down to 100 KiB
+(not S3's 5 MiB). Completion checks the part list, joins the part blobs into one new blob (a streamed
+copy in a worker thread; a single part is used as it is) and commits object and clean-up in one
+transaction. The ETag is the md5 of the concatenated binary part md5s, followed by ``-N``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import secrets
+import time
+
+from ...http import Response
+from ...storage import BlobInfo, BlobStore
+from . import tagging
+from .bodies import READ_CHUNK, drain, read_small_body, receive_blob
+from .buckets import require_bucket
+from .call import Call
+from .errors import ObsError, invalid_argument, malformed_xml, no_such_key
+from .headers import iso_date, parse_int, parse_range, prefixed, quoted, stored_headers, user_metadata
+from .listing import Cursor, encoder, owner, paginate
+from .objects import parse_copy_source
+from .state import ObjectRecord, Part, Upload
+from .xml import add, add_all, element, parse, serialize, text_of
+
+MIN_PART_SIZE = 100 * 1024  # every part but the last
+MAX_PART_NUMBER = 10000
+MAX_PARTS_PAGE = 1000
+MAX_UPLOADS_PAGE = 1000
+
+
+def new_upload_id() -> str:
+    """32 upper-case hex digits like the cloud's; they sort by initiation time."""
+    return f"{time.time_ns():016X}{secrets.token_hex(8).upper()}"
+
+
+async def initiate(call: Call) -> Response:
+    request = call.request
+    upload = Upload(
+        new_upload_id(),
+        call.bucket,
+        call.key,
+        time.time(),
+        stored_headers(request),
+        user_metadata(request),
+        tagging.parse_header(prefixed(request, "tagging")),
+    )
+    await drain(request)
+    await asyncio.to_thread(call.backend.state.create_upload, upload)
+    encode = encoder(call)
+    root = element("InitiateMultipartUploadResult", call.namespace)
+    add_all(root, [("Bucket", call.bucket), ("Key", encode(call.key)), ("UploadId", upload.upload_id)])
+    if "encoding-type" in call.query:
+        add(root, "EncodingType", "url")
+    return call.xml(serialize(root))
+
+
+def _part_number(call: Call) -> int:
+    value = call.query.get("partNumber", "")
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PART_NUMBER:
+        raise invalid_argument(
+            f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive", "partNumber", value
+        )
+    return int(value)
+
+
+async def upload_part(call: Call) -> Response:
+    number = _part_number(call)
+    upload_id = call.query["uploadId"]
+    await asyncio.to_thread(call.backend.state.upload, call.bucket, call.key, upload_id)
+    source = prefixed(call.request, "copy-source")
+    if source is not None:
+        return await _copy_part(call, number, upload_id, source)
+    info = await receive_blob(call.request, call.backend.blobs)
+    await _record_part(call, upload_id, Part(number, info.blob_id, info.size, info.md5_hex, time.time()))
+    return Response(200, {"ETag": quoted(info.md5_hex)})
+
+
+async def _record_part(call: Call, upload_id: str, part: Part) -> None:
+    try:
+        garbage = await asyncio.to_thread(call.backend.state.put_part, call.bucket, call.key, upload_id, part)
+    except Exception:  # not on cancellation: the commit may have happened (see objects._commit)
+        await asyncio.shield(call.backend.discard([part.blob_id]))
+        raise
+    await call.backend.discard(garbage)
+
+
+def _copy_range(blobs: BlobStore, blob_id: str, start: int, length: int) -> BlobInfo:
+    with blobs.open(blob_id) as source, blobs.writer() as writer:
+        source.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = source.read(min(READ_CHUNK, remaining))
+            if not chunk:
+                raise OSError("blob is shorter than its recorded size")
+            writer.write(chunk)
+            remaining -= len(chunk)
+        return writer.commit()
+
+
+async def _copy_part(call: Call, number: int, upload_id: str, source: str) -> Response:
+    source_bucket, source_key = parse_copy_source(source)
+    await drain(call.request)
+    state, blobs = call.backend.state, call.backend.blobs
+    for _ in range(5):
+        record = await asyncio.to_thread(state.get_object, source_bucket, source_key)
+        if record is None:
+            raise no_such_key(source_key)
+        wanted = prefixed(call.request, "copy-source-range")
+        byte_range = parse_range(wanted, record.size) if wanted else None
+        start, length = (byte_range.start, byte_range.length) if byte_range else (0, record.size)
+        try:
+            info = await asyncio.to_thread(_copy_range, blobs, record.blob_id, start, length)
+        except FileNotFoundError:
+            continue  # the source was replaced meanwhile: copy its new content
+        break
+    else:
+        raise ObsError(503, "ServiceUnavailable", "The source object is being rewritten; please retry.")
+    now = time.time()
+    await _record_part(call, upload_id, Part(number, info.blob_id, info.size, info.md5_hex, now))
+    root = element("CopyPartResult", call.namespace)
+    add_all(root, [("LastModified", iso_date(now)), ("ETag", quoted(info.md5_hex))])
+    return call.xml(serialize(root))
+
+
+async def list_parts(call: Call) -> Response:
+    upload_id = call.query["uploadId"]
+    marker = parse_int(call.query.get("part-number-marker"), "part-number-marker", default=0)
+    max_parts = parse_int(
+        call.query.get("max-parts"), "max-parts", default=MAX_PARTS_PAGE, high=MAX_PARTS_PAGE
+    )
+    upload = await asyncio.to_thread(call.backend.state.upload, call.bucket, call.key, upload_id)
+    parts = await asyncio.to_thread(call.backend.state.parts, upload_id, marker, max_parts + 1)
+    truncated = len(parts) > max_parts
+    parts = parts[:max_parts]
+    encode = encoder(call)
+    root = element("ListPartsResult", call.namespace)
+    add_all(root, [("Bucket", call.bucket), ("Key", encode(upload.key)), ("UploadId", upload_id)])
+    owner(root, call, "Initiator")
+    owner(root, call, "Owner")
+    add_all(
+        root,
+        [
+            ("StorageClass", upload.headers.get("storage-class", "STANDARD")),
+            ("PartNumberMarker", marker),
+            ("NextPartNumberMarker", parts[-1].part_number if parts else marker),
+            ("MaxParts", max_parts),
+            ("IsTruncated", truncated),
+        ],
+    )
+    if "encoding-type" in call.query:
+        add(root, "EncodingType", "url")
+    for part in parts:
+        node = add(root, "Part")
+        add_all(
+            node,
+            [
+                ("PartNumber", part.part_number),
+                ("LastModified", iso_date(part.last_modified)),
+                ("ETag", quoted(part.etag)),
+                ("Size", part.size),
+            ],
+        )
+    return call.xml(serialize(root))
+
+
+def _requested_parts(body: bytes) -> list[tuple[int, str]]:
+    root = parse(body, "CompleteMultipartUpload")
+    requested = []
+    for node in root.findall("Part"):
+        number, etag = text_of(node, "PartNumber"), text_of(node, "ETag")
+        if number is None or etag is None or not number.strip().isdigit():
+            raise malformed_xml("Every Part needs a PartNumber and an ETag.")
+        requested.append((int(number), etag.strip().strip('"')))
+    if not requested:
+        raise malformed_xml("CompleteMultipartUpload needs at least one Part.")
+    return requested
+
+
+def _choose_parts(requested: list[tuple[int, str]], stored: dict[int, Part]) -> list[Part]:
+    numbers = [number for number, _ in requested]
+    if any(a >= b for a, b in itertools.pairwise(numbers)):
+        raise ObsError(
+            400,
+            "InvalidPartOrder",
+            "The list of parts was not in ascending order. The parts list must be specified in order "
+            "by part number.",
+        )
+    used = []
+    for number, etag in requested:
+        part = stored.get(number)
+        if part is None or part.etag != etag.lower():
+            raise ObsError(
+                400,
+                "InvalidPart",
+                "One or more of the specified parts could not be found. The part might not have been "
+                "uploaded, or the specified entity tag might not have matched the part's entity tag.",
+                details={"PartNumber": str(number), "ETag": etag},
+            )
+        used.append(part)
+    for part in used[:-1]:
+        if part.size < MIN_PART_SIZE:
+            raise ObsError(
+                400,
+                "EntityTooSmall",
+                "Your proposed upload is smaller than the minimum allowed size.",
+                details={
+                    "PartNumber": str(part.part_number),
+                    "ProposedSize": str(part.size),
+                    "MinSizeAllowed": str(MIN_PART_SIZE),
+                },
+            )
+    return used
+
+
+def multipart_etag(parts: list[Part]) -> str:
+    digest = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in parts), usedforsecurity=False).hexdigest()
+    return f"{digest}-{len(parts)}"
+
+
+async def complete(call: Call) -> Response:
+    upload_id = call.query["uploadId"]
+    state, blobs = call.backend.state, call.backend.blobs
+    upload = await asyncio.to_thread(state.upload, call.bucket, call.key, upload_id)
+    requested = _requested_parts(await read_small_body(call.request))
+    stored = {part.part_number: part for part in await asyncio.to_thread(state.parts, upload_id)}
+    used = _choose_parts(requested, stored)
+    if len(used) == 1:
+        blob_id, size, fresh = used[0].blob_id, used[0].size, False
+    else:
+        info = await asyncio.to_thread(blobs.concat, [p.blob_id for p in used])
+        blob_id, size, fresh = info.blob_id, info.size, True
+    record = ObjectRecord(
+        call.bucket,
+        call.key,
+        blob_id,
+        size,
+        multipart_etag(used),
+        time.time(),
+        dict(upload.headers),
+        list(upload.metadata),
+        upload.tags,
+    )
+    try:
+        garbage = await asyncio.to_thread(state.complete_upload, upload, used, record)
+    except Exception:  # not on cancellation: the commit may have happened (see objects._commit)
+        if fresh:
+            await asyncio.shield(call.backend.discard([blob_id]))
+        raise
+    await call.backend.discard(garbage)
+    encode = encoder(call)
+    root = element("CompleteMultipartUploadResult", call.namespace)
+    add_all(
+        root,
+        [
+            ("Location", f"http://{call.request.host}/{call.bucket}/{encode(call.key)}"),
+            ("Bucket", call.bucket),
+            ("Key", encode(call.key)),
+            ("ETag", quoted(record.etag)),
+        ],
+    )
+    if "encoding-type" in call.query:
+        add(root, "EncodingType", "url")
+    return call.xml(serialize(root))
+
+
+async def abort(call: Call) -> Response:
+    await drain(call.request)
+    garbage = await asyncio.to_thread(
+        call.backend.state.abort_upload, call.bucket, call.key, call.query["uploadId"]
+    )
+    await call.backend.discard(garbage)
+    return Response(204)
+
+
+async def list_uploads(call: Call) -> Response:
+    query = call.query
+    state = call.backend.state
+    prefix = query.get("prefix", "")
+    delimiter = query.get("delimiter", "")
+    key_marker = query.get("key-marker", "")
+    upload_marker = query.get("upload-id-marker") or None
+    max_uploads = parse_int(
+        query.get("max-uploads"), "max-uploads", default=MAX_UPLOADS_PAGE, high=MAX_UPLOADS_PAGE
+    )
+    encode = encoder(call)
+    await require_bucket(call)
+    marker = Cursor(key_marker.encode("utf-8"), False, upload_marker) if key_marker else None
+
+    def fetch(cursor: Cursor, upper: bytes | None, limit: int) -> list[Upload]:
+        return state.upload_page(call.bucket, cursor.key, cursor.inclusive, cursor.tie, upper, limit)
+
+    entries, truncated = await asyncio.to_thread(
+        paginate,
+        fetch,
+        lambda u: u.key.encode("utf-8"),
+        lambda u: u.upload_id,
+        prefix=prefix.encode("utf-8"),
+        delimiter=delimiter.encode("utf-8"),
+        marker=marker,
+        max_items=max_uploads,
+    )
+    root = element("ListMultipartUploadsResult", call.namespace)
+    add_all(
+        root,
+        [("Bucket", call.bucket), ("KeyMarker", encode(key_marker)), ("UploadIdMarker", upload_marker or "")],
+    )
+    if truncated:
+        last = entries[-1]
+        add_all(
+            root,
+            [
+                ("NextKeyMarker", encode(last.text)),
+                ("NextUploadIdMarker", last.row.upload_id if last.row else ""),
+            ],
+        )
+    add_all(root, [("MaxUploads", max_uploads), ("IsTruncated", truncated), ("Prefix", encode(prefix))])
+    if delimiter:
+        add(root, "Delimiter", encode(delimiter))
+    if "encoding-type" in query:
+        add(root, "EncodingType", "url")
+    for entry in entries:
+        upload = entry.row
+        if upload is None:
+            continue
+        node = add(root, "Upload")
+        add_all(node, [("Key", encode(upload.key)), ("UploadId", upload.upload_id)])
+        owner(node, call, "Initiator")
+        owner(node, call, "Owner")
+        add_all(
+            node,
+            [
+                ("StorageClass", upload.headers.get("storage-class", "STANDARD")),
+                ("Initiated", iso_date(upload.initiated)),
+            ],
+        )
+    for entry in entries:
+        if entry.row is None:
+            add(add(root, "CommonPrefixes"), "Prefix", encode(entry.text))
+    return call.xml(serialize(root))

@@ -1,0 +1,308 @@
+"""Object operations: put, get, head, delete, copy, batch delete, tagging and OBS append."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import BinaryIO
+from urllib.parse import quote, unquote_plus
+
+from ...http import Response
+from ...storage import BlobStore
+from . import tagging
+from .bodies import blob_chunks, drain, read_small_body, receive_blob
+from .buckets import require_bucket
+from .call import Call
+from .errors import ObsError, invalid_argument, malformed_xml, no_such_bucket, no_such_key
+from .headers import (
+    OBS_PREFIX,
+    check_conditions,
+    http_date,
+    iso_date,
+    object_headers,
+    parse_int,
+    parse_range,
+    prefixed,
+    quoted,
+    response_overrides,
+    stored_headers,
+    user_metadata,
+)
+from .names import check_key, decode_key
+from .state import ObjectRecord, ObsState
+from .xml import add, add_all, element, parse, serialize, text_of
+
+MAX_DELETE_KEYS = 1000
+OPEN_ATTEMPTS = 5
+
+
+async def put_object(call: Call) -> Response:
+    request = call.request
+    headers = stored_headers(request)
+    metadata = user_metadata(request)
+    tags = tagging.parse_header(prefixed(request, "tagging"))
+    await require_bucket(call)
+    info = await receive_blob(request, call.backend.blobs)
+    record = ObjectRecord(
+        call.bucket, call.key, info.blob_id, info.size, info.md5_hex, time.time(), headers, metadata, tags
+    )
+    garbage = await _commit(call, record, info.blob_id)
+    await call.backend.discard(garbage)
+    return Response(200, {"ETag": quoted(info.md5_hex)})
+
+
+async def _commit(
+    call: Call,
+    record: ObjectRecord,
+    new_blob: str,
+    *,
+    replacing: str | None = None,
+    check_replacing: bool = False,
+) -> list[str]:
+    """The commit point of a write; the new blob is dropped when the commit does not happen."""
+    try:
+        return await asyncio.to_thread(
+            call.backend.state.put_object, record, replacing=replacing, check_replacing=check_replacing
+        )
+    except Exception:
+        # The transaction failed: nothing refers to the new blob. (A cancelled await says nothing
+        # about the commit, so then the blob is left for the start-up sweep rather than risked.)
+        await asyncio.shield(call.backend.discard([new_blob]))
+        raise
+
+
+def _open_current(
+    state: ObsState, blobs: BlobStore, bucket: str, key: str
+) -> tuple[ObjectRecord, BinaryIO] | None:
+    """The object and its open blob; retried when a concurrent write replaced (and deleted) the blob."""
+    for _ in range(OPEN_ATTEMPTS):
+        record = state.get_object(bucket, key)
+        if record is None:
+            if state.bucket(bucket) is None:
+                raise no_such_bucket(bucket)
+            return None
+        try:
+            return record, blobs.open(record.blob_id)
+        except FileNotFoundError:
+            continue
+    raise ObsError(503, "ServiceUnavailable", "The object is being rewritten; please retry.")
+
+
+async def get_object(call: Call, *, head: bool = False) -> Response:
+    found = await asyncio.to_thread(
+        _open_current, call.backend.state, call.backend.blobs, call.bucket, call.key
+    )
+    if found is None:
+        raise no_such_key(call.key)
+    record, file = found
+    try:
+        if not check_conditions(call.request.headers, record):
+            file.close()
+            return Response(
+                304, {"ETag": quoted(record.etag), "Last-Modified": http_date(record.last_modified)}
+            )
+        byte_range = parse_range(call.request.headers.get("range"), record.size)
+    except BaseException:
+        file.close()
+        raise
+    headers = object_headers(record, call.prefix)
+    headers.update(response_overrides(call.request))
+    start, length, status = 0, record.size, 200
+    if byte_range is not None:
+        start, length, status = byte_range.start, byte_range.length, 206
+        headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{record.size}"
+    headers["Content-Length"] = str(length)
+    if head or length == 0:
+        file.close()
+        return Response(status, headers)
+    return Response(status, headers, stream=blob_chunks(file, start, length))
+
+
+async def delete_object(call: Call) -> Response:
+    await drain(call.request)
+    garbage = await asyncio.to_thread(call.backend.state.delete_objects, call.bucket, [call.key])
+    await call.backend.discard(garbage)
+    return Response(204)
+
+
+# -- copy ----------------------------------------------------------------------------------------
+
+
+def parse_copy_source(value: str) -> tuple[str, str]:
+    """(bucket, key) of ``x-obs-copy-source`` / ``x-amz-copy-source``: ``/bucket/url-encoded-key``."""
+    raw = value.split("?", 1)[0]  # a ?versionId=... suffix: every object has one version here
+    raw = raw[1:] if raw.startswith("/") else raw
+    raw_bucket, sep, raw_key = raw.partition("/")
+    if not raw_bucket or not sep or not raw_key:
+        raise invalid_argument(
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            "x-obs-copy-source",
+            value,
+        )
+    return decode_key(raw_bucket), decode_key(raw_key)
+
+
+def _directive(call: Call, name: str) -> str:
+    value = (prefixed(call.request, name) or "COPY").upper()
+    if value not in ("COPY", "REPLACE"):
+        raise invalid_argument(f"Unknown {name} {value}", call.prefix + name, value)
+    return value
+
+
+async def copy_object(call: Call, source: str) -> Response:
+    request = call.request
+    source_bucket, source_key = parse_copy_source(source)
+    metadata_directive = _directive(call, "metadata-directive")
+    tagging_directive = _directive(call, "tagging-directive")
+    if (source_bucket, source_key) == (call.bucket, call.key) and metadata_directive == "COPY":
+        raise ObsError(
+            400,
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself without "
+            "changing the object's metadata, storage class, website redirect location or encryption "
+            "attributes.",
+        )
+    condition_prefix = (OBS_PREFIX if "x-obs-copy-source" in request.headers else "x-amz-") + "copy-source-"
+    new_headers = stored_headers(request)
+    new_metadata = user_metadata(request)
+    new_tags = tagging.parse_header(prefixed(request, "tagging"))
+    await drain(request)
+    await require_bucket(call)
+    now = time.time()
+
+    def build(source_record: ObjectRecord) -> ObjectRecord:
+        check_conditions(request.headers, source_record, prefix=condition_prefix)
+        replace = metadata_directive == "REPLACE"
+        return ObjectRecord(
+            call.bucket,
+            call.key,
+            source_record.blob_id,
+            source_record.size,
+            source_record.etag,
+            now,
+            headers=new_headers if replace else dict(source_record.headers),
+            metadata=new_metadata if replace else list(source_record.metadata),
+            tags=new_tags if tagging_directive == "REPLACE" else source_record.tags,
+        )
+
+    record, garbage = await asyncio.to_thread(
+        call.backend.state.copy_object, source_bucket, source_key, build
+    )
+    await call.backend.discard(garbage)
+    root = element("CopyObjectResult", call.namespace)
+    add_all(root, [("LastModified", iso_date(record.last_modified)), ("ETag", quoted(record.etag))])
+    return call.xml(serialize(root))
+
+
+# -- batch delete --------------------------------------------------------------------------------
+
+
+async def delete_objects(call: Call) -> Response:
+    body = await read_small_body(call.request, require_checksum=True)
+    root = parse(body, "Delete")
+    quiet = (text_of(root, "Quiet") or "false").strip().lower() == "true"
+    encoding = text_of(root, "EncodingType")
+    url_encoded = encoding is not None and encoding.strip().lower() == "url"
+    nodes = root.findall("Object")
+    if not nodes:
+        raise malformed_xml("Delete needs at least one Object.")
+    if len(nodes) > MAX_DELETE_KEYS:
+        raise malformed_xml(f"Delete takes at most {MAX_DELETE_KEYS} objects.")
+    keys: list[str] = []
+    errors: list[tuple[str, str, str]] = []
+    for node in nodes:
+        key = text_of(node, "Key")
+        if key is None:
+            raise malformed_xml("Every Object needs a Key.")
+        if url_encoded:
+            key = unquote_plus(key)
+        try:
+            check_key(key)
+        except ObsError as exc:
+            errors.append((key, exc.code, exc.message))
+            continue
+        keys.append(key)
+    garbage = await asyncio.to_thread(call.backend.state.delete_objects, call.bucket, keys)
+    await call.backend.discard(garbage)
+
+    def shown(key: str) -> str:
+        return quote(key, safe="/") if url_encoded else key
+
+    result = element("DeleteResult", call.namespace)
+    if url_encoded:
+        add(result, "EncodingType", "url")
+    if not quiet:
+        for key in keys:
+            add(add(result, "Deleted"), "Key", shown(key))
+    for key, code, message in errors:
+        add_all(add(result, "Error"), [("Key", shown(key)), ("Code", code), ("Message", message)])
+    return call.xml(serialize(result))
+
+
+# -- tagging -------------------------------------------------------------------------------------
+
+
+async def get_tagging(call: Call) -> Response:
+    record = await asyncio.to_thread(call.backend.state.get_object, call.bucket, call.key)
+    if record is None:
+        await require_bucket(call)
+        raise no_such_key(call.key)
+    return call.xml(tagging.document(record.tags or [], call.namespace))
+
+
+async def put_tagging(call: Call) -> Response:
+    tags = tagging.parse_document(await read_small_body(call.request))
+    await asyncio.to_thread(call.backend.state.set_object_tags, call.bucket, call.key, tags)
+    return Response(200)
+
+
+async def delete_tagging(call: Call) -> Response:
+    await drain(call.request)
+    await asyncio.to_thread(call.backend.state.set_object_tags, call.bucket, call.key, None)
+    return Response(204)
+
+
+# -- append --------------------------------------------------------------------------------------
+
+
+async def append_object(call: Call) -> Response:
+    """OBS ``POST /key?append&position=N``: the body is added at N, which must be the object's length."""
+    request = call.request
+    if "position" not in call.query:
+        raise invalid_argument("append needs a position", "position", "")
+    position = parse_int(call.query.get("position"), "position", default=0)
+    current = await asyncio.to_thread(call.backend.state.get_object, call.bucket, call.key)
+    if current is None:
+        await require_bucket(call)
+    elif not current.appendable:
+        raise ObsError(409, "ObjectNotAppendable", "This object can not be appended.")
+    length = current.size if current else 0
+    if position != length:
+        raise ObsError(
+            409,
+            "PositionNotEqualToLength",
+            "Position is not equal to the length of the object.",
+            headers={"x-obs-next-append-position": str(length)},
+        )
+    replacing = current.blob_id if current else None
+    try:
+        info = await receive_blob(request, call.backend.blobs, prepend_blob=replacing)
+    except FileNotFoundError:  # replaced (and its blob deleted) while we were copying it
+        raise ObsError(
+            409, "PositionNotEqualToLength", "The object changed while it was being appended to."
+        ) from None
+    record = ObjectRecord(
+        call.bucket,
+        call.key,
+        info.blob_id,
+        info.size,
+        info.md5_hex,
+        time.time(),
+        headers=dict(current.headers) if current else stored_headers(request),
+        metadata=list(current.metadata) if current else user_metadata(request),
+        tags=current.tags if current else tagging.parse_header(prefixed(request, "tagging")),
+        appendable=True,
+    )
+    garbage = await _commit(call, record, info.blob_id, replacing=replacing, check_replacing=True)
+    await call.backend.discard(garbage)
+    return Response(200, {"ETag": quoted(info.md5_hex), "x-obs-next-append-position": str(info.size)})

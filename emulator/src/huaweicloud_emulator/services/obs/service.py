@@ -1,0 +1,195 @@
+"""The OBS service: addressing, authentication, routing of bucket and object operations, errors.
+
+Order of work for a request, as on the cloud: find the bucket and key (path style, virtual-hosted style
+or a bound custom domain); answer the unsigned ``HEAD [/bucket]?apiversion`` probe the SDK sends to
+choose its signing scheme (``x-obs-api: 3.0``: OBS signing); verify the signature (OBS, AWS v2, AWS v4,
+header or presigned URL; anonymous requests are refused); then run the operation chosen by method,
+bucket / key and sub-resource. Every response carries the request id headers of both families.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import ClassVar
+
+from ...account import Account
+from ...auth import Principal, SignatureError, verify_obs
+from ...http import ApiError, Request, Response
+from ...storage import Storage
+from ..base import Context, Service
+from . import buckets, listing, multipart, objects
+from .addressing import Addressing, Target
+from .call import Backend, Call
+from .errors import ObsError, method_not_allowed, not_implemented
+from .headers import prefixed
+from .state import ObsState
+from .xml import CONTENT_TYPE, error_document
+
+log = logging.getLogger("huaweicloud_emulator.obs")
+
+Operation = Callable[[Call], Awaitable[Response]]
+
+# Sub-resources of OBS / S3 the emulator does not implement: answered 501 rather than mistaken for a
+# plain GET / PUT of the bucket or object.
+UNSUPPORTED = frozenset({
+    "acl", "policy", "cors", "lifecycle", "versioning", "versions", "website", "logging",
+    "notification", "replication", "encryption", "quota", "storageClass", "storagePolicy",
+    "requestPayment", "restore", "metadata", "customdomain", "inventory", "object-lock", "retention",
+    "publicAccessBlock", "policyStatus", "bucketStatus", "torrent", "accelerate", "analytics",
+    "metrics", "intelligent-tiering", "ownershipControls", "select", "attributes", "legal-hold",
+    "truncate", "rename", "modify",
+})  # fmt: skip
+
+
+class ObsService(Service):
+    name: ClassVar[str] = "obs"
+
+    def __init__(
+        self,
+        storage: Storage,
+        account: Account,
+        *,
+        bucket_domains: Mapping[str, str] | None = None,
+        endpoints: Iterable[str] = (),
+    ):
+        self.account = account
+        self.state = ObsState(storage.meta)
+        self.backend = Backend(
+            self.state, storage.blobs, owner_id=account.domain_id, owner_name=account.domain_name
+        )
+        self.addressing = Addressing(bucket_domains, endpoints)
+        # Nothing is written yet: temp files and blobs no metadata refers to are crash leftovers.
+        removed = storage.blobs.sweep(self.state.blob_referenced)
+        if removed:
+            log.info("swept %d leftover blob file(s) from %s", removed, storage.data_dir)
+
+    def matches(self, request: Request) -> bool:
+        return True
+
+    # -- request handling ------------------------------------------------------------------------
+
+    async def handle(self, request: Request, ctx: Context) -> Response:
+        target = self.addressing.resolve(request)
+        request.scope["obs.target"] = target
+        if request.method == "HEAD" and "apiversion" in request.query:
+            response = Response(200, {"x-obs-api": "3.0"})
+        else:
+            ctx.principal = self._authenticate(request, target, ctx)
+            operation = self._route(request, target)
+            response = await operation(Call(request, ctx, target, self.backend))
+        response.headers.update(self._id_headers(ctx))
+        return response
+
+    def _authenticate(self, request: Request, target: Target, ctx: Context) -> Principal:
+        try:
+            principal = verify_obs(
+                method=request.method,
+                raw_path=request.raw_path,
+                query_string=request.query_string,
+                headers=request.headers,
+                keys=self.account,
+                bucket=target.signed_bucket,
+                now=ctx.received_at,
+            )
+        except SignatureError as exc:
+            raise ObsError(exc.status, exc.code, exc.message, details=exc.details) from None
+        if principal is None:
+            raise ObsError(403, "AccessDenied", "Access Denied: anonymous requests are not allowed.")
+        return principal
+
+    def _route(self, request: Request, target: Target) -> Operation:
+        method, query = request.method, request.query
+        unsupported = sorted(UNSUPPORTED.intersection(query))
+        if unsupported:
+            raise not_implemented(f"The sub-resource ?{unsupported[0]}")
+        if target.bucket is None:
+            if method == "GET":
+                return buckets.list_buckets
+            raise method_not_allowed(method, "SERVICE")
+        if target.key is None:
+            return self._bucket_operation(method, query)
+        return self._object_operation(request, method, query)
+
+    @staticmethod
+    def _bucket_operation(method: str, query: Mapping[str, str]) -> Operation:
+        if "tagging" in query:
+            table = {"GET": buckets.get_tagging, "PUT": buckets.put_tagging, "DELETE": buckets.delete_tagging}
+        elif "uploads" in query:
+            table = {"GET": multipart.list_uploads}
+        elif "location" in query:
+            table = {"GET": buckets.get_location}
+        elif "storageinfo" in query:
+            table = {"GET": buckets.get_storage_info}
+        elif "delete" in query:
+            table = {"POST": objects.delete_objects}
+        else:
+            table = {
+                "GET": listing.list_objects,
+                "PUT": buckets.create_bucket,
+                "HEAD": buckets.head_bucket,
+                "DELETE": buckets.delete_bucket,
+            }
+        operation = table.get(method)
+        if operation is None:
+            raise method_not_allowed(method, "BUCKET")
+        return operation
+
+    @staticmethod
+    def _object_operation(request: Request, method: str, query: Mapping[str, str]) -> Operation:
+        operation: Operation | None
+        if "uploadId" in query:
+            operation = {
+                "PUT": multipart.upload_part,
+                "GET": multipart.list_parts,
+                "POST": multipart.complete,
+                "DELETE": multipart.abort,
+            }.get(method)
+        elif "uploads" in query:
+            operation = multipart.initiate if method == "POST" else None
+        elif "tagging" in query:
+            operation = {
+                "GET": objects.get_tagging,
+                "PUT": objects.put_tagging,
+                "DELETE": objects.delete_tagging,
+            }.get(method)
+        elif "append" in query:
+            operation = objects.append_object if method == "POST" else None
+        elif method == "PUT":
+            source = prefixed(request, "copy-source")
+            if source is not None:
+                return lambda call: objects.copy_object(call, source)
+            operation = objects.put_object
+        else:
+            operation = {"GET": objects.get_object, "DELETE": objects.delete_object}.get(method)
+            if method == "HEAD":
+                return lambda call: objects.get_object(call, head=True)
+        if operation is None:
+            raise method_not_allowed(method, "OBJECT")
+        return operation
+
+    # -- responses -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _id_headers(ctx: Context) -> dict[str, str]:
+        request_id = ctx.request_id.upper()
+        host_id = base64.b64encode(hashlib.sha256(request_id.encode()).digest()[:24]).decode()
+        return {
+            "x-obs-request-id": request_id,
+            "x-amz-request-id": request_id,
+            "x-obs-id-2": host_id,
+            "x-amz-id-2": host_id,
+        }
+
+    def render_error(self, error: ApiError, request: Request, ctx: Context) -> Response:
+        target = request.scope.get("obs.target")
+        resource = error.resource or (target.resource if isinstance(target, Target) else request.path)
+        details = error.details if isinstance(error, ObsError) else {}
+        ids = self._id_headers(ctx)
+        body = error_document(
+            error.code, error.message, ids["x-obs-request-id"], ids["x-obs-id-2"], resource, details
+        )
+        headers = {"Content-Type": CONTENT_TYPE, **ids, "x-obs-error-code": error.code, **error.headers}
+        return Response(error.status, headers, body)
