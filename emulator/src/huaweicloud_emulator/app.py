@@ -19,9 +19,11 @@ from .faults import DropConnection, Fault, FaultInjector
 from .http import ApiError, ClientDisconnected, Request, Response
 from .services.admin import AdminService
 from .services.base import Context, RestService, Service, json_error, new_context
+from .services.csms import CsmsService
 from .services.ecs_metadata import EcsMetadataService
 from .services.iam import IamService
 from .services.obs import ObsService
+from .services.smn import SmnService
 from .storage import Storage
 
 log = logging.getLogger("huaweicloud_emulator")
@@ -50,17 +52,22 @@ class Emulator:
         )
         self.faults = FaultInjector(config.faults)
         # API Gateway services, matched by path among requests signed with SDK-HMAC-SHA256.
-        self.gateway_services: list[RestService] = [IamService(self.account)]
+        self.gateway_services: list[RestService] = [
+            IamService(self.account),
+            CsmsService(self.storage, self.account),
+            SmnService(self.storage, self.account),
+        ]
         self.metadata = EcsMetadataService(self.account)
         self.object_storage = ObsService(self.storage, self.account, bucket_domains=config.bucket_domains)
         names = [s.name for s in self.gateway_services] + [self.metadata.name, "obs"]
         self.admin = AdminService(self.faults, names)
+        self.admin_surfaces = [s.admin_surface for s in self.gateway_services if s.admin_surface]
 
     def route(self, request: Request) -> Service | None:
         if request.headers.get("authorization", "").startswith("SDK-HMAC-SHA256"):
             return next((s for s in self.gateway_services if s.matches(request)), None)
         if request.path.startswith("/_emulator/"):
-            return self.admin
+            return next((s for s in self.admin_surfaces if s.matches(request)), self.admin)
         if self.metadata.matches(request) and not request.headers.get("authorization"):
             return self.metadata
         return self.object_storage

@@ -41,6 +41,14 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 }
 
 
+INTEGRATIONS = {
+    "Huawei Cloud": "https://www.huaweicloud.com/intl/en-us/",
+    "Huawei Cloud OBS": "https://support.huaweicloud.com/intl/en-us/obs/",
+    "Huawei Cloud SMN": "https://support.huaweicloud.com/intl/en-us/smn/",
+    "Huawei Cloud CSMS": "https://support.huaweicloud.com/intl/en-us/dew/",
+}
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-huaweicloud",
@@ -48,15 +56,20 @@ def get_provider_info() -> dict[str, Any]:
         "description": "Huawei Cloud (OBS, SMN, CSMS, DLI, FunctionGraph, ...) for Apache Airflow 3.",
         "versions": ["0.1.0"],
         "integrations": [
-            {
-                "integration-name": "Huawei Cloud",
-                "external-doc-url": "https://www.huaweicloud.com/intl/en-us/",
-                "tags": ["service"],
-            },
+            {"integration-name": name, "external-doc-url": url, "tags": ["service"]}
+            for name, url in INTEGRATIONS.items()
         ],
         "hooks": [
             {"integration-name": "Huawei Cloud", "python-modules": ["airflow_huaweicloud.hooks.base"]},
+            {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.hooks.obs"]},
+            {"integration-name": "Huawei Cloud SMN", "python-modules": ["airflow_huaweicloud.hooks.smn"]},
+            {"integration-name": "Huawei Cloud CSMS", "python-modules": ["airflow_huaweicloud.hooks.csms"]},
         ],
+        "operators": [
+            {"integration-name": "Huawei Cloud SMN", "python-modules": ["airflow_huaweicloud.operators.smn"]},
+        ],
+        "notifications": ["airflow_huaweicloud.notifications.smn.SMNNotifier"],
+        "secrets-backends": ["airflow_huaweicloud.secrets.csms.CSMSBackend"],
         "connection-types": [
             {
                 "connection-type": CONNECTION_TYPE,

@@ -88,6 +88,8 @@ class RestService(Service):
 
     # Whether requests must carry a valid SDK-HMAC signature (the ECS metadata service does not).
     signed: ClassVar[bool] = True
+    # Unsigned routes a service adds to the admin surface under /_emulator/<service>/ (e.g. an outbox).
+    admin_surface: RestService | None = None
     _routes: ClassVar[list[tuple[str, re.Pattern[str], str]]]
 
     def __init_subclass__(cls, **kwargs: Any):
