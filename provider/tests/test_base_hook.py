@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from airflow_huaweicloud.exceptions import ConfigurationError, HuaweiCloudError
 from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook
 from huaweicloud_emulator.process import EmulatorProcess
-from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError
 from provider_fixtures import REGION, emulator_connection
 
 
