@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from huaweicloud_emulator.process import EmulatorProcess
 from obs_clients import DOMAIN_BUCKET, TWIN_HOST, ObsEmulators, sdk
+
+from huaweicloud_emulator.process import EmulatorProcess
 
 
 def _start_twin(data_dir: Path) -> tuple[EmulatorProcess | None, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloudsdkcore.auth.credentials import GlobalCredentials
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkiam.v3 import (
@@ -14,6 +13,8 @@ from huaweicloudsdkiam.v3 import (
     IdentityAssumerole,
     KeystoneListProjectsRequest,
 )
+
+from huaweicloud_emulator.process import EmulatorProcess
 
 
 def iam_client(

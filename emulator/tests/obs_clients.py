@@ -25,8 +25,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
-from huaweicloud_emulator.process import EmulatorProcess
 from obs import GetObjectHeader, ObsClient, PutObjectHeader, UploadFileHeader
+
+from huaweicloud_emulator.process import EmulatorProcess
 
 TWIN_HOST = "127.0.0.2"
 DOMAIN_BUCKET = "conformance"

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from huaweicloud_emulator.auth import Principal, SignatureError, StaticKeyStore, verify_obs
 from obs import (
     CompleteMultipartUploadRequest,
     CompletePart,
@@ -23,6 +22,8 @@ from obs import (
 )
 from obs import auth as obs_auth
 from obs import convertor as obs_convertor
+
+from huaweicloud_emulator.auth import Principal, SignatureError, StaticKeyStore, verify_obs
 
 AK = "OBSEMULATORTESTAK001"
 SK = "obs-emulator-secret-0123456789ABCDEFGHIJ"

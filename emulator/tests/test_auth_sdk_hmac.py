@@ -12,6 +12,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
+from huaweicloudsdkcore.sdk_request import SdkRequest
+from huaweicloudsdkcore.signer.signer import Signer
+
 from huaweicloud_emulator.auth import (
     KeyStore,
     Principal,
@@ -19,9 +23,6 @@ from huaweicloud_emulator.auth import (
     StaticKeyStore,
     verify_sdk_hmac,
 )
-from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
-from huaweicloudsdkcore.sdk_request import SdkRequest
-from huaweicloudsdkcore.signer.signer import Signer
 
 AK = "HPUAEMULATORTESTAK01"
 SK = "emulator-secret-key-0123456789abcdefghij"

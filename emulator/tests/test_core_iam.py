@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 from iam_clients import assume_agency, iam_client, list_projects
+
+from huaweicloud_emulator.process import EmulatorProcess
 
 
 def test_project_lookup_by_region_name(emulator: EmulatorProcess) -> None:

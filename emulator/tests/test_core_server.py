@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloudsdkcore.exceptions.exceptions import (
     ClientRequestException,
     ConnectionException,
     ServerResponseException,
 )
 from iam_clients import assume_agency, iam_client, list_projects
+
+from huaweicloud_emulator.process import EmulatorProcess
 
 
 def test_prints_its_url_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:

@@ -6,16 +6,9 @@ import base64
 import re
 import time
 import uuid
-from datetime import UTC, datetime
 
 import pytest
-import requests
-from huaweicloud_emulator.process import EmulatorProcess
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
-from huaweicloudsdkcore.http.http_config import HttpConfig
-from huaweicloudsdkcore.sdk_request import SdkRequest
-from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkcsms.v1 import (
     CreateSecretRequest,
     CreateSecretRequestBody,
@@ -30,26 +23,13 @@ from huaweicloudsdkcsms.v1 import (
     UpdateSecretRequest,
     UpdateSecretRequestBody,
 )
-from iam_clients import iam_client, list_projects
+from signed_requests import project_id, sdk_client, signed_request
 
-REGION = "cn-north-4"
-
-
-def project_id(emulator: EmulatorProcess, region: str = REGION) -> str:
-    return list_projects(iam_client(emulator), region)[0].id
+from huaweicloud_emulator.process import EmulatorProcess
 
 
 def csms_client(emulator: EmulatorProcess, project: str | None = None) -> CsmsClient:
-    credentials = BasicCredentials(emulator.access_key, emulator.secret_key, project or project_id(emulator))
-    config = HttpConfig.get_default_config()
-    config.retry_times = 0
-    return (
-        CsmsClient.new_builder()
-        .with_credentials(credentials)
-        .with_http_config(config)
-        .with_endpoints([emulator.base_url])
-        .build()
-    )
+    return sdk_client(CsmsClient, emulator, project)
 
 
 def unique(stem: str) -> str:
@@ -300,29 +280,6 @@ def test_unknown_project_id(emulator: EmulatorProcess) -> None:
     error = refused(lambda: client.list_secrets(ListSecretsRequest()))
     assert (error.status_code, error.error_code) == (401, "APIGW.0301")
     assert "0" * 32 in error.error_msg
-
-
-def signed_request(emulator: EmulatorProcess, method: str, path: str, body: bytes) -> requests.Response:
-    """A request the SDK would never send (its bodies come from models), signed as the SDK signs."""
-    project = project_id(emulator)
-    host = emulator.base_url.removeprefix("http://")
-    request = SdkRequest(
-        method=method,
-        schema="http",
-        host=host,
-        resource_path=path.format(project_id=project),
-        query_params=[],
-        header_params={
-            "X-Sdk-Date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
-            "Content-Type": "application/json;charset=UTF-8",
-            "X-Project-Id": project,
-        },
-        body=body,
-    )
-    signed = Signer(BasicCredentials(emulator.access_key, emulator.secret_key, project)).sign(request)
-    return requests.request(
-        method, f"{emulator.base_url}{signed.uri}", headers=signed.header_params, data=body, timeout=10
-    )
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"a string"'])

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from huaweicloud_emulator.process import EmulatorProcess
 from obs import (
     CompleteMultipartUploadRequest,
     CompletePart,
@@ -24,6 +23,8 @@ from obs import (
     TagInfo,
 )
 from obs_clients import read_range, s3, sdk, signed
+
+from huaweicloud_emulator.process import EmulatorProcess
 
 KIB = 1024
 

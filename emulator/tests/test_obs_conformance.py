@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from huaweicloud_emulator.process import EmulatorProcess
 from obs import ObsClient
 from obs_clients import DOMAIN_BUCKET, BotoClient, Client, ObsEmulators, OpenDalClient, SdkClient, s3
+
+from huaweicloud_emulator.process import EmulatorProcess
 
 SIZES = [0, 1, 100 * 1024, 5 * 1024 * 1024 + 1]
 WRITERS = ["sdk-obs", "sdk-v2", "sdk-v4", "boto3", "opendal"]

@@ -13,9 +13,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-from huaweicloud_emulator.process import EmulatorProcess
 from obs import CompleteMultipartUploadRequest, CompletePart
 from obs_clients import s3, sdk
+
+from huaweicloud_emulator.process import EmulatorProcess
 
 MIB = 1024 * 1024
 

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import botocore.exceptions
 import pytest
 import requests
-from huaweicloud_emulator.process import EmulatorProcess
 from obs import PutObjectHeader
 from obs_clients import s3, sdk, signed
+
+from huaweicloud_emulator.process import EmulatorProcess
 
 SIGNATURES = ["obs", "v2", "v4"]
 

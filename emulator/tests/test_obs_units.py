@@ -6,6 +6,7 @@ import bisect
 from typing import Any
 
 import pytest
+
 from huaweicloud_emulator.services.obs.addressing import Addressing, host_name
 from huaweicloud_emulator.services.obs.errors import ObsError
 from huaweicloud_emulator.services.obs.headers import ByteRange, check_conditions, parse_range

@@ -12,18 +12,12 @@ import socket
 import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from huaweicloud_emulator.process import EmulatorProcess
-from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
-from huaweicloudsdkcore.http.http_config import HttpConfig
-from huaweicloudsdkcore.sdk_request import SdkRequest
-from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdksmn.v2 import (
     AddSubscriptionRequest,
     AddSubscriptionRequestBody,
@@ -51,28 +45,16 @@ from huaweicloudsdksmn.v2 import (
     UpdateTopicRequest,
     UpdateTopicRequestBody,
 )
-from iam_clients import iam_client, list_projects
+from signed_requests import REGION, project_id, sdk_client, signed_request
 from smn_subscriber import running_subscriber
 
-REGION = "cn-north-4"
+from huaweicloud_emulator.process import EmulatorProcess
+
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def project_id(emulator: EmulatorProcess, region: str = REGION) -> str:
-    return list_projects(iam_client(emulator), region)[0].id
-
-
 def smn_client(emulator: EmulatorProcess, project: str | None = None) -> SmnClient:
-    credentials = BasicCredentials(emulator.access_key, emulator.secret_key, project or project_id(emulator))
-    config = HttpConfig.get_default_config()
-    config.retry_times = 0
-    return (
-        SmnClient.new_builder()
-        .with_credentials(credentials)
-        .with_http_config(config)
-        .with_endpoints([emulator.base_url])
-        .build()
-    )
+    return sdk_client(SmnClient, emulator, project)
 
 
 def unique(prefix: str) -> str:
@@ -243,23 +225,7 @@ def test_bad_bodies(emulator: EmulatorProcess, client: SmnClient) -> None:
     assert (bad_endpoint.status_code, bad_endpoint.error_code) == (400, "SMN.0012")
 
     # A body that is not JSON at all, signed as the SDK signs.
-    pid = project_id(emulator)
-    host = emulator.base_url.removeprefix("http://")
-    request = SdkRequest(
-        method="POST",
-        schema="http",
-        host=host,
-        resource_path=f"/v2/{pid}/notifications/topics",
-        query_params=[],
-        header_params={
-            "X-Sdk-Date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
-            "Content-Type": "application/json",
-        },
-        body="{not json",
-    )
-    signed = Signer(BasicCredentials(emulator.access_key, emulator.secret_key, pid)).sign(request)
-    answer = requests.post(f"{emulator.base_url}{signed.uri}", data=signed.body, headers=signed.header_params,
-                           timeout=10)
+    answer = signed_request(emulator, "POST", "/v2/{project_id}/notifications/topics", b"{not json")
     assert answer.status_code == 400
     assert answer.json()["error_code"] == answer.json()["code"] == "SMN.0002"
     assert answer.json()["request_id"] == answer.headers["X-Request-Id"]

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from huaweicloud_emulator.storage import BlobInfo, BlobStore, MetadataStore, Storage
 from huaweicloud_emulator.storage.blobs import CHUNK_SIZE
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, task
+
 from airflow_huaweicloud.notifications.smn import SMNNotifier
 
 alert_on_failure = SMNNotifier(topic_urn="{{ var.value.smn_alert_topic_urn }}")

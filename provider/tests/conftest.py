@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from airflow_huaweicloud.testing import AirflowSandbox
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "examples" / "dags"

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook
 from airflow_huaweicloud.testing import connection_env
 from huaweicloud_emulator.process import EmulatorProcess
+
+HookT = TypeVar("HookT", bound=HuaweiCloudBaseHook)
 
 REGION = "cn-north-4"
 
@@ -19,3 +27,15 @@ def emulator_connection(
         **extra,
     }
     return connection_env(conn_id, **settings)
+
+
+def hook_maker(monkeypatch: pytest.MonkeyPatch, hook_class: type[HookT]) -> Callable[..., HookT]:
+    """``make(emulator, conn_id="huaweicloud_default", **extra)``: a ``hook_class`` on a ``huaweicloud``
+    connection (from the environment, set through ``monkeypatch``) to the given emulator."""
+
+    def make(emulator: EmulatorProcess, conn_id: str = "huaweicloud_default", **extra: Any) -> HookT:
+        for name, value in emulator_connection(emulator, conn_id, **extra).items():
+            monkeypatch.setenv(name, value)
+        return hook_class(huaweicloud_conn_id=conn_id)
+
+    return make

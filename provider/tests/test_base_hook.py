@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from provider_fixtures import REGION, emulator_connection
+
 from airflow_huaweicloud.exceptions import ConfigurationError, HuaweiCloudError
 from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook
 from huaweicloud_emulator.process import EmulatorProcess
-from provider_fixtures import REGION, emulator_connection
 
 
 @pytest.fixture

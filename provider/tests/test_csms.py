@@ -10,11 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 from airflow.sdk import Connection
+from provider_fixtures import REGION, emulator_connection, hook_maker
+
 from airflow_huaweicloud.hooks.csms import CSMSHook
 from airflow_huaweicloud.secrets.csms import CSMSBackend
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError, RetryPolicy
-from provider_fixtures import REGION, emulator_connection
 
 
 def unique(stem: str) -> str:
@@ -24,13 +25,7 @@ def unique(stem: str) -> str:
 @pytest.fixture
 def connect(monkeypatch: pytest.MonkeyPatch):
     """A CSMSHook on a ``huaweicloud`` connection (from the environment) to the given emulator."""
-
-    def make(emulator: EmulatorProcess, conn_id: str = "huaweicloud_default", **extra) -> CSMSHook:
-        for name, value in emulator_connection(emulator, conn_id, **extra).items():
-            monkeypatch.setenv(name, value)
-        return CSMSHook(huaweicloud_conn_id=conn_id)
-
-    return make
+    return hook_maker(monkeypatch, CSMSHook)
 
 
 @pytest.fixture

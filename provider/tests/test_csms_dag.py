@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import uuid
 
-from airflow_huaweicloud.testing import AirflowSandbox
-from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcsms.v1 import CreateSecretRequest, CreateSecretRequestBody, CsmsClient
 from huaweicloudsdkiam.v3 import IamClient, KeystoneListProjectsRequest
 from provider_fixtures import REGION
+
+from airflow_huaweicloud.testing import AirflowSandbox
+from huaweicloud_emulator.process import EmulatorProcess
 
 DAG_ID = "huaweicloud_csms_secrets"
 PASSWORD = "pw-only-in-csms-0042"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from provider_fixtures import emulator_connection
+
 from airflow_huaweicloud.testing import AirflowSandbox
 from huaweicloud_emulator.process import EmulatorProcess
-from provider_fixtures import emulator_connection
 
 
 def test_obs_round_trip(airflow_sandbox: AirflowSandbox, emulator: EmulatorProcess) -> None:

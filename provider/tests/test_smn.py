@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 from airflow.sdk import DAG
+from provider_fixtures import REGION, hook_maker
+from smn_subscriber import running_subscriber
+
 from airflow_huaweicloud.hooks.smn import SMNHook, _not_sent
 from airflow_huaweicloud.notifications.smn import SMNNotifier, send_smn_notification
 from airflow_huaweicloud.operators.smn import SMNPublishOperator
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
-from provider_fixtures import REGION, emulator_connection
-from smn_subscriber import running_subscriber
 
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -41,12 +42,8 @@ def confirm_from_outbox(emulator: EmulatorProcess, subscription_urn: str) -> Non
 
 @pytest.fixture
 def connect(monkeypatch: pytest.MonkeyPatch):
-    def make(emulator: EmulatorProcess, conn_id: str = "huaweicloud_default", **extra: Any) -> SMNHook:
-        for name, value in emulator_connection(emulator, conn_id, **extra).items():
-            monkeypatch.setenv(name, value)
-        return SMNHook(huaweicloud_conn_id=conn_id)
-
-    return make
+    """An SMNHook on a ``huaweicloud`` connection (from the environment) to the given emulator."""
+    return hook_maker(monkeypatch, SMNHook)
 
 
 @pytest.fixture
@@ -166,8 +163,9 @@ def test_publish_is_retried_only_when_smn_surely_did_not_act(
 
 def test_what_counts_as_not_sent(fresh_emulator: EmulatorProcess) -> None:
     """The retry predicate on what the SDK really raises: refused (not sent) vs dropped (maybe sent)."""
-    from huaweicloud_toolkit import Session
     from huaweicloudsdksmn.v2 import ListTopicsRequest, SmnClient
+
+    from huaweicloud_toolkit import Session
 
     def sdk_error(base_url: str) -> BaseException:
         session = Session(access_key=fresh_emulator.access_key, secret_key=fresh_emulator.secret_key,

@@ -8,11 +8,12 @@ import time
 import uuid
 
 import pytest
+from provider_fixtures import emulator_connection
+from smn_subscriber import running_subscriber
+
 from airflow_huaweicloud.hooks.smn import SMNHook
 from airflow_huaweicloud.testing import AirflowSandbox
 from huaweicloud_emulator.process import EmulatorProcess
-from provider_fixtures import emulator_connection
-from smn_subscriber import running_subscriber
 
 DAG_ID = "huaweicloud_smn_failure_alert"
 

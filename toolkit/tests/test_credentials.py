@@ -4,6 +4,9 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from huaweicloudsdkcore.auth.internal import MetadataAccessor
+from huaweicloudsdkcore.utils.http_utils import sanitize_for_serialization
+
 from huaweicloud_toolkit.credentials import (
     ENV_KEY_NAMES,
     METADATA_ENDPOINT_ENV,
@@ -16,8 +19,6 @@ from huaweicloud_toolkit.credentials import (
 )
 from huaweicloud_toolkit.errors import ConfigurationError, HuaweiCloudError
 from huaweicloud_toolkit.session import Session
-from huaweicloudsdkcore.auth.internal import MetadataAccessor
-from huaweicloudsdkcore.utils.http_utils import sanitize_for_serialization
 
 # Nothing listens there: the metadata service "is not there", at once and without leaving this machine.
 NO_METADATA = "http://127.0.0.1:1"

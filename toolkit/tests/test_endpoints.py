@@ -1,10 +1,11 @@
 import pytest
-from huaweicloud_toolkit import endpoints as endpoints_module
-from huaweicloud_toolkit.endpoints import resolve_endpoint
-from huaweicloud_toolkit.errors import ConfigurationError
 from huaweicloudsdkcore.auth.internal import IamHelper
 from huaweicloudsdkiam.v3.region.iam_region import IamRegion
 from huaweicloudsdkobs.v1.region.obs_region import ObsRegion
+
+from huaweicloud_toolkit import endpoints as endpoints_module
+from huaweicloud_toolkit.endpoints import resolve_endpoint
+from huaweicloud_toolkit.errors import ConfigurationError
 
 
 def resolve(service, region="cn-north-4", endpoints=None, endpoint=None):

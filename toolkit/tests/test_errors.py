@@ -1,13 +1,6 @@
 import pickle
 
 import requests
-from huaweicloud_toolkit.errors import (
-    ConfigurationError,
-    HuaweiCloudError,
-    from_obs_result,
-    from_sdk_exception,
-    is_sdk_error,
-)
 from huaweicloudsdkcore.exceptions.exceptions import (
     ClientRequestException,
     ConnectionException,
@@ -17,6 +10,14 @@ from huaweicloudsdkcore.exceptions.exceptions import (
     ServerResponseException,
 )
 from obs.model import GetResult
+
+from huaweicloud_toolkit.errors import (
+    ConfigurationError,
+    HuaweiCloudError,
+    from_obs_result,
+    from_sdk_exception,
+    is_sdk_error,
+)
 
 
 def test_str_carries_everything_the_cloud_said():

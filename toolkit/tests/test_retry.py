@@ -2,8 +2,6 @@ import http.client
 
 import pytest
 import requests
-from huaweicloud_toolkit.errors import ConfigurationError, HuaweiCloudError, from_sdk_exception
-from huaweicloud_toolkit.retry import RetryPolicy, is_retryable_error
 from huaweicloudsdkcore.exceptions.exceptions import (
     ClientRequestException,
     ConnectionException,
@@ -13,6 +11,9 @@ from huaweicloudsdkcore.exceptions.exceptions import (
     ServerResponseException,
     SslHandShakeException,
 )
+
+from huaweicloud_toolkit.errors import ConfigurationError, HuaweiCloudError, from_sdk_exception
+from huaweicloud_toolkit.retry import RetryPolicy, is_retryable_error
 
 
 def flaky(failures, exc_factory, result="done"):

@@ -1,12 +1,13 @@
 import pytest
 import requests.utils
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, SdkError, ServerResponseException
+from huaweicloudsdkiam.v3 import IamClient
+from obs.model import GetResult
+
 from huaweicloud_toolkit.credentials import Credentials
 from huaweicloud_toolkit.errors import ConfigurationError, HuaweiCloudError
 from huaweicloud_toolkit.retry import RetryPolicy
 from huaweicloud_toolkit.session import Proxy, Session, parse_proxy
-from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, SdkError, ServerResponseException
-from huaweicloudsdkiam.v3 import IamClient
-from obs.model import GetResult
 
 EMULATOR = "http://127.0.0.1:9000"
 NO_WAIT = RetryPolicy(max_attempts=3, base_delay=0.0)

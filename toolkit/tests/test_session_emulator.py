@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError, RetryPolicy, Session
 

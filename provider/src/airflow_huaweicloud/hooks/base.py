@@ -7,10 +7,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
+
 from airflow_huaweicloud.get_provider_info import CONNECTION_FIELDS, CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+
     from huaweicloud_toolkit import Session
 
 

@@ -18,8 +18,9 @@ def _answered_before_acting(exc: BaseException) -> bool:
     """Retry a create only when the gateway throttled it: then it surely did nothing. After a dropped
     connection or a 5xx the secret (or version) may exist, and a blind retry would fail as a duplicate
     or add a second version that pushes the real previous value out of SYSPREVIOUS."""
-    from huaweicloud_toolkit.retry import is_retryable_status
     from huaweicloudsdkcore.exceptions.exceptions import ServiceResponseException
+
+    from huaweicloud_toolkit.retry import is_retryable_status
 
     return (
         isinstance(exc, ServiceResponseException)

@@ -19,8 +19,9 @@ def _not_sent(exc: BaseException) -> bool:
     """Whether a failed publish certainly did not reach SMN, so that sending it again cannot duplicate it:
     the connection was refused, or the gateway throttled the request. After a timeout, a dropped
     connection or a 5xx the message may already be on its way to the subscribers."""
-    from huaweicloud_toolkit.retry import is_retryable_status
     from huaweicloudsdkcore.exceptions.exceptions import ConnectionException, ServiceResponseException
+
+    from huaweicloud_toolkit.retry import is_retryable_status
 
     if isinstance(exc, ServiceResponseException):
         return exc.status_code < 500 and is_retryable_status(exc.status_code, exc.error_code)

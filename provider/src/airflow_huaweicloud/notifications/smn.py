@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
+
 from airflow_huaweicloud.hooks.smn import SMNHook
 
 if TYPE_CHECKING:

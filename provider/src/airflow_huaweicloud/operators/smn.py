@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
+
 from airflow_huaweicloud.hooks.smn import SMNHook, check_message_form
 
 if TYPE_CHECKING:
