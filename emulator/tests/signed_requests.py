@@ -38,9 +38,11 @@ def sdk_client(client_class: Any, emulator: EmulatorProcess, project: str | None
     )
 
 
-def signed_request(emulator: EmulatorProcess, method: str, path: str, body: bytes) -> requests.Response:
-    """A request the SDK would never send (its bodies come from models), signed as the SDK signs;
-    ``{project_id}`` in ``path`` is the project of ``REGION``."""
+def signed_request(
+    emulator: EmulatorProcess, method: str, path: str, body: bytes, headers: dict[str, str] | None = None
+) -> requests.Response:
+    """A request the SDK would never send (its bodies come from models, some headers are hidden),
+    signed as the SDK signs; ``{project_id}`` in ``path`` is the project of ``REGION``."""
     project = project_id(emulator)
     host = emulator.base_url.removeprefix("http://")
     request = SdkRequest(
@@ -53,6 +55,7 @@ def signed_request(emulator: EmulatorProcess, method: str, path: str, body: byte
             "X-Sdk-Date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
             "Content-Type": "application/json;charset=UTF-8",
             "X-Project-Id": project,
+            **(headers or {}),
         },
         body=body,
     )

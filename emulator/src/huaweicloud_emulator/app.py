@@ -21,6 +21,7 @@ from .services.admin import AdminService
 from .services.base import Context, RestService, Service, json_error, new_context
 from .services.csms import CsmsService
 from .services.ecs_metadata import EcsMetadataService
+from .services.functiongraph import FunctionGraphService
 from .services.iam import IamService
 from .services.obs import ObsService
 from .services.smn import SmnService
@@ -56,6 +57,7 @@ class Emulator:
             IamService(self.account),
             CsmsService(self.storage, self.account),
             SmnService(self.storage, self.account),
+            FunctionGraphService(self.storage, self.account),
         ]
         self.metadata = EcsMetadataService(self.account)
         self.object_storage = ObsService(self.storage, self.account, bucket_domains=config.bucket_domains)

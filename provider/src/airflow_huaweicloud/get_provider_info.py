@@ -46,6 +46,7 @@ INTEGRATIONS = {
     "Huawei Cloud OBS": "https://support.huaweicloud.com/intl/en-us/obs/",
     "Huawei Cloud SMN": "https://support.huaweicloud.com/intl/en-us/smn/",
     "Huawei Cloud CSMS": "https://support.huaweicloud.com/intl/en-us/dew/",
+    "Huawei Cloud FunctionGraph": "https://support.huaweicloud.com/intl/en-us/functiongraph/",
 }
 
 
@@ -64,9 +65,23 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.hooks.obs"]},
             {"integration-name": "Huawei Cloud SMN", "python-modules": ["airflow_huaweicloud.hooks.smn"]},
             {"integration-name": "Huawei Cloud CSMS", "python-modules": ["airflow_huaweicloud.hooks.csms"]},
+            {
+                "integration-name": "Huawei Cloud FunctionGraph",
+                "python-modules": ["airflow_huaweicloud.hooks.functiongraph"],
+            },
         ],
         "operators": [
             {"integration-name": "Huawei Cloud SMN", "python-modules": ["airflow_huaweicloud.operators.smn"]},
+            {
+                "integration-name": "Huawei Cloud FunctionGraph",
+                "python-modules": ["airflow_huaweicloud.operators.functiongraph"],
+            },
+        ],
+        "triggers": [
+            {
+                "integration-name": "Huawei Cloud FunctionGraph",
+                "python-modules": ["airflow_huaweicloud.triggers.functiongraph"],
+            },
         ],
         "notifications": ["airflow_huaweicloud.notifications.smn.SMNNotifier"],
         "secrets-backends": ["airflow_huaweicloud.secrets.csms.CSMSBackend"],
