@@ -36,7 +36,8 @@ def huaweicloud_obs_round_trip():
         from airflow_huaweicloud.hooks.obs import OBSHook
 
         hook = OBSHook()
-        return {key: hook.load_string(body, key, bucket) for key, body in REPORTS.items()}
+        # replace=True: the DAG can run again over the same bucket
+        return {key: hook.load_string(body, key, bucket, replace=True) for key, body in REPORTS.items()}
 
     @task
     def verify(bucket: str, etags: dict[str, str]) -> dict[str, int]:

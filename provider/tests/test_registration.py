@@ -44,3 +44,15 @@ def test_airflow_cli_lists_the_provider_and_its_hook(airflow_sandbox: AirflowSan
     hooks = airflow_sandbox.airflow("providers", "hooks")
     assert "airflow_huaweicloud.hooks.base.HuaweiCloudBaseHook" in hooks.stdout, hooks.stderr
     assert "huaweicloud" in hooks.stdout
+
+
+def test_obs_asset_uris_are_checked_by_our_sanitizer(airflow_sandbox: AirflowSandbox) -> None:
+    """Airflow finds the `obs` scheme through the provider info and calls our sanitizer."""
+    code = (
+        "from airflow.sdk import Asset\n"
+        "print(Asset('obs://reports-bucket/daily/2026.csv').uri)\n"
+        "try:\n    Asset('obs://Bad_Bucket/x')\nexcept ValueError as error:\n    print('refused:', error)\n"
+    )
+    result = airflow_sandbox.python(code)
+    assert "obs://reports-bucket/daily/2026.csv" in result.stdout, result.stderr
+    assert "refused:" in result.stdout and "Bad_Bucket" in result.stdout

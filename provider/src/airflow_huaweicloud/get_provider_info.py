@@ -71,17 +71,29 @@ def get_provider_info() -> dict[str, Any]:
             },
         ],
         "operators": [
+            {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.operators.obs"]},
             {"integration-name": "Huawei Cloud SMN", "python-modules": ["airflow_huaweicloud.operators.smn"]},
             {
                 "integration-name": "Huawei Cloud FunctionGraph",
                 "python-modules": ["airflow_huaweicloud.operators.functiongraph"],
             },
         ],
+        "sensors": [
+            {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.sensors.obs"]},
+        ],
         "triggers": [
+            {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.triggers.obs"]},
             {
                 "integration-name": "Huawei Cloud FunctionGraph",
                 "python-modules": ["airflow_huaweicloud.triggers.functiongraph"],
             },
+        ],
+        "asset-uris": [
+            {
+                "schemes": ["obs"],
+                "handler": "airflow_huaweicloud.assets.obs.sanitize_uri",
+                "factory": "airflow_huaweicloud.assets.obs.create_asset",
+            }
         ],
         "notifications": ["airflow_huaweicloud.notifications.smn.SMNNotifier"],
         "secrets-backends": ["airflow_huaweicloud.secrets.csms.CSMSBackend"],

@@ -81,12 +81,22 @@ class AirflowSandbox:
     def airflow(
         self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 600
     ) -> subprocess.CompletedProcess[str]:
+        """Run an ``airflow`` CLI command in this home."""
+        return self._run(["-m", "airflow", *args], env, timeout)
+
+    def python(
+        self, code: str, *, env: Mapping[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """Run Python code in a fresh interpreter configured for this home (providers loaded as Airflow
+        loads them)."""
+        return self._run(["-c", code], env, timeout)
+
+    def _run(
+        self, args: list[str], env: Mapping[str, str] | None, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        environment = self.environment(env)
         return subprocess.run(
-            [sys.executable, "-m", "airflow", *args],
-            env=self.environment(env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+            [sys.executable, *args], env=environment, capture_output=True, text=True, timeout=timeout
         )
 
     def migrate(self) -> None:
