@@ -205,3 +205,16 @@ def test_injected_faults_are_obs_errors(obs_emulator: EmulatorProcess, bucket: s
         assert sdk(obs_emulator).listObjects(bucket).status == 200
     finally:
         obs_emulator.clear_faults()
+
+
+def test_an_injected_fault_on_an_upload_reaches_the_client_as_its_status(fresh_emulator) -> None:
+    """The emulator reads the whole body before answering with a fault, so a large upload sees the
+    injected 503 rather than a reset connection, every time."""
+    client = sdk(fresh_emulator)
+    assert client.createBucket("fault-bucket", location="cn-north-4").status == 200
+    body = b"x" * (4 * 1024 * 1024)
+    for attempt in range(5):
+        fresh_emulator.set_fault("obs", fail_next=1, status=503)
+        answer = client.putContent("fault-bucket", f"big-{attempt}", body)
+        assert (answer.status, answer.errorCode) == (503, "ServiceUnavailable")
+    assert client.putContent("fault-bucket", "after", body).status == 200

@@ -105,7 +105,7 @@ class Emulator:
             )
         try:
             if service is not self.admin:
-                await self.faults.apply(service.name)
+                await self._inject_faults(service, request)
             return await service.handle(request, ctx)
         except ApiError as error:
             return service.render_error(error, request, ctx)
@@ -115,6 +115,15 @@ class Emulator:
             log.exception("internal error in %s handling %s %s", service.name, request.method, request.path)
             internal = ApiError(500, "InternalError", "the emulator failed to handle this request")
             return service.render_error(internal, request, ctx)
+
+    async def _inject_faults(self, service: Service, request: Request) -> None:
+        try:
+            await self.faults.apply(service.name)
+        except ApiError:
+            # Take in the whole body before answering: an early answer to an upload can reach the client
+            # as a reset connection, and the injected status would be lost to its retry.
+            await request.drain()
+            raise
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:

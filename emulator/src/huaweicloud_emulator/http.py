@@ -75,6 +75,16 @@ class Request:
             if not message.get("more_body", False):
                 return
 
+    async def drain(self) -> None:
+        """Read and drop whatever body the client is still sending."""
+        if self._consumed:
+            return
+        try:
+            async for _ in self.stream():
+                pass
+        except ClientDisconnected:
+            pass
+
     async def body(self, limit: int = MAX_JSON_BODY) -> bytes:
         parts: list[bytes] = []
         size = 0
