@@ -36,6 +36,7 @@ def roots(modules: set[str]) -> set[str]:
             "huaweicloud_toolkit.endpoints",
             "huaweicloud_toolkit.retry",
             "huaweicloud_toolkit.errors",
+            "huaweicloud_toolkit.functiongraph",
         ],
     ],
 )

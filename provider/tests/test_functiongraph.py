@@ -15,12 +15,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import REGION, emulator_connection
 
-from airflow_huaweicloud.hooks.functiongraph import (
-    FunctionGraphFunctionError,
-    FunctionGraphHook,
-    _not_started,
-    decode_result,
-)
+from airflow_huaweicloud.hooks.functiongraph import FunctionGraphFunctionError, FunctionGraphHook
 from airflow_huaweicloud.operators.functiongraph import FunctionGraphInvokeOperator
 from airflow_huaweicloud.triggers.functiongraph import FunctionGraphInvocationTrigger
 from huaweicloud_emulator.process import EmulatorProcess
@@ -135,13 +130,6 @@ def test_a_failing_function_raises_its_error_and_log(hook: FunctionGraphHook) ->
     assert not answer.ok and answer.error["errorType"] == "RuntimeError"
 
 
-def test_decode_result() -> None:
-    assert decode_result('{"a": [1, 2]}') == {"a": [1, 2]}
-    assert decode_result("42") == 42
-    assert decode_result("plain words") == "plain words"
-    assert decode_result(None) is None
-
-
 def test_an_invocation_is_not_retried_once_it_may_have_run(
     hook: FunctionGraphHook, emulator: EmulatorProcess, no_faults
 ) -> None:
@@ -154,23 +142,6 @@ def test_an_invocation_is_not_retried_once_it_may_have_run(
     assert hook.invoke(urn, {"a": 1, "b": 2}) == {"sum": 3}  # throttled, so never run: retried
     emulator.set_fault("functiongraph", fail_next=1, status=503)
     assert hook.get_function(urn)["func_urn"] == urn  # reading is retried after a 5xx
-
-
-def test_not_started_predicate() -> None:
-    from huaweicloudsdkcore.exceptions.exceptions import (
-        ClientRequestException,
-        ConnectionException,
-        RequestTimeoutException,
-        SdkError,
-        ServerResponseException,
-    )
-
-    assert _not_started(ConnectionException("ConnectionRefusedError: [Errno 111] Connection refused"))
-    assert not _not_started(ConnectionException("Connection aborted: RemoteDisconnected"))
-    assert not _not_started(RequestTimeoutException("read timed out"))
-    assert not _not_started(ServerResponseException(502, SdkError("rid", "FSS.0502", "Bad gateway")))
-    assert _not_started(ClientRequestException(429, SdkError("rid", "FSS.0429", "Too many requests")))
-    assert not _not_started(ClientRequestException(404, SdkError("rid", "FSS.1051", "no function")))
 
 
 def test_async_invocation_status(hook: FunctionGraphHook) -> None:

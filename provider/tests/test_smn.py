@@ -16,11 +16,12 @@ from airflow.sdk import DAG
 from provider_fixtures import REGION, hook_maker
 from smn_subscriber import running_subscriber
 
-from airflow_huaweicloud.hooks.smn import SMNHook, _not_sent
+from airflow_huaweicloud.hooks.smn import SMNHook
 from airflow_huaweicloud.notifications.smn import SMNNotifier, send_smn_notification
 from airflow_huaweicloud.operators.smn import SMNPublishOperator
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
+from huaweicloud_toolkit.retry import is_unsent_error
 
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -161,7 +162,7 @@ def test_publish_is_retried_only_when_smn_surely_did_not_act(
     assert hook.create_topic("retries") == topic
 
 
-def test_what_counts_as_not_sent(fresh_emulator: EmulatorProcess) -> None:
+def test_what_counts_asis_unsent_error(fresh_emulator: EmulatorProcess) -> None:
     """The retry predicate on what the SDK really raises: refused (not sent) vs dropped (maybe sent)."""
     from huaweicloudsdksmn.v2 import ListTopicsRequest, SmnClient
 
@@ -177,9 +178,9 @@ def test_what_counts_as_not_sent(fresh_emulator: EmulatorProcess) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         refused = sdk_error(f"http://127.0.0.1:{probe.getsockname()[1]}")
-    assert _not_sent(refused)
+    assert is_unsent_error(refused)
     fresh_emulator.set_fault("smn", drop_rate=1.0)
-    assert not _not_sent(sdk_error(fresh_emulator.base_url))
+    assert not is_unsent_error(sdk_error(fresh_emulator.base_url))
 
 
 # Operator ---------------------------------------------------------------------------------------------

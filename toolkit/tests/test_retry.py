@@ -13,7 +13,7 @@ from huaweicloudsdkcore.exceptions.exceptions import (
 )
 
 from huaweicloud_toolkit.errors import ConfigurationError, HuaweiCloudError, from_sdk_exception
-from huaweicloud_toolkit.retry import RetryPolicy, is_retryable_error
+from huaweicloud_toolkit.retry import RetryPolicy, is_retryable_error, is_unsent_error
 
 
 def flaky(failures, exc_factory, result="done"):
@@ -141,3 +141,22 @@ def test_retryable(exc):
 )
 def test_not_retryable(exc):
     assert not is_retryable_error(exc)
+
+
+def test_unsent_errors_are_only_refusals_and_throttling() -> None:
+    """The retry rule for calls that must not act twice."""
+    from huaweicloudsdkcore.exceptions.exceptions import (
+        ClientRequestException,
+        ConnectionException,
+        RequestTimeoutException,
+        SdkError,
+        ServerResponseException,
+    )
+
+    assert is_unsent_error(ConnectionException("ConnectionRefusedError: [Errno 111] Connection refused"))
+    assert not is_unsent_error(ConnectionException("Connection aborted: RemoteDisconnected"))
+    assert not is_unsent_error(RequestTimeoutException("read timed out"))
+    assert not is_unsent_error(ServerResponseException(502, SdkError("rid", "FSS.0502", "Bad gateway")))
+    assert is_unsent_error(ClientRequestException(429, SdkError("rid", "FSS.0429", "Too many requests")))
+    assert not is_unsent_error(ClientRequestException(404, SdkError("rid", "FSS.1051", "no function")))
+    assert is_unsent_error(ConnectionRefusedError(111, "Connection refused"))

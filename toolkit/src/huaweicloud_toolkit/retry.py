@@ -59,6 +59,22 @@ def is_retryable_error(exc: BaseException) -> bool:
     )
 
 
+# How the core SDK words a refused connection once it has wrapped it in a ConnectionException.
+_NEVER_CONNECTED = ("Connection refused", "ConnectionRefusedError", "[Errno 111]")
+
+
+def is_unsent_error(exc: BaseException) -> bool:
+    """Whether a failed request certainly never reached the service: the connection was refused, or the
+    gateway throttled it. The retry rule for calls that must not act twice (publishing a message,
+    invoking a function, adding a secret version): after a timeout, a dropped connection or a 5xx the
+    service may already have acted."""
+    if isinstance(exc, ServiceResponseException):
+        return exc.status_code < 500 and is_retryable_status(exc.status_code, exc.error_code)
+    if isinstance(exc, ConnectionException):
+        return any(marker in str(exc.error_msg) for marker in _NEVER_CONNECTED)
+    return isinstance(exc, ConnectionRefusedError)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 4  # total tries, the first one included

@@ -10,23 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook
+from huaweicloud_toolkit.retry import is_unsent_error
 
 LATEST = "latest"
-
-
-def _answered_before_acting(exc: BaseException) -> bool:
-    """Retry a create only when the gateway throttled it: then it surely did nothing. After a dropped
-    connection or a 5xx the secret (or version) may exist, and a blind retry would fail as a duplicate
-    or add a second version that pushes the real previous value out of SYSPREVIOUS."""
-    from huaweicloudsdkcore.exceptions.exceptions import ServiceResponseException
-
-    from huaweicloud_toolkit.retry import is_retryable_status
-
-    return (
-        isinstance(exc, ServiceResponseException)
-        and exc.status_code < 500
-        and is_retryable_status(exc.status_code, exc.error_code)
-    )
 
 
 def _value_fields(value: str | bytes) -> dict[str, str]:
@@ -73,7 +59,7 @@ class CSMSHook(HuaweiCloudBaseHook):
         answer = self._call(
             "CreateSecret",
             lambda: self.client.create_secret(CreateSecretRequest(body=body)),
-            is_retryable=_answered_before_acting,
+            is_retryable=is_unsent_error,
         )
         self.log.info("Created CSMS secret %r", name)
         return str(answer.secret.id)
@@ -89,7 +75,7 @@ class CSMSHook(HuaweiCloudBaseHook):
         answer = self._call(
             "CreateSecretVersion",
             lambda: self.client.create_secret_version(request),
-            is_retryable=_answered_before_acting,
+            is_retryable=is_unsent_error,
         )
         version_id = str(answer.version_metadata.id)
         self.log.info("Stored version %s of CSMS secret %r", version_id, name)

@@ -10,26 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook
+from huaweicloud_toolkit.retry import is_unsent_error
+
 
 # What the transport says when the connection was never made, so the request was never sent.
-_NEVER_CONNECTED = ("Connection refused", "ConnectionRefusedError", "[Errno 111]")
-
-
-def _not_sent(exc: BaseException) -> bool:
-    """Whether a failed publish certainly did not reach SMN, so that sending it again cannot duplicate it:
-    the connection was refused, or the gateway throttled the request. After a timeout, a dropped
-    connection or a 5xx the message may already be on its way to the subscribers."""
-    from huaweicloudsdkcore.exceptions.exceptions import ConnectionException, ServiceResponseException
-
-    from huaweicloud_toolkit.retry import is_retryable_status
-
-    if isinstance(exc, ServiceResponseException):
-        return exc.status_code < 500 and is_retryable_status(exc.status_code, exc.error_code)
-    if isinstance(exc, ConnectionException):
-        return any(marker in str(exc.error_msg) for marker in _NEVER_CONNECTED)
-    return isinstance(exc, ConnectionRefusedError)
-
-
 def check_message_form(
     message: Any = None, message_structure: Any = None, template_name: Any = None, tags: Any = None
 ) -> None:
@@ -168,7 +152,7 @@ class SMNHook(HuaweiCloudBaseHook):
                                                                            template_name, tags))
         request = PublishMessageRequest(topic_urn=topic_urn, body=body)
         answer = self._call(
-            "PublishMessage", lambda: self.client.publish_message(request), is_retryable=_not_sent
+            "PublishMessage", lambda: self.client.publish_message(request), is_retryable=is_unsent_error
         )
         self.log.info("Published SMN message %s to %s", answer.message_id, topic_urn)
         return str(answer.message_id)

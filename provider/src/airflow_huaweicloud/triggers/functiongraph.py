@@ -16,7 +16,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_huaweicloud.hooks.functiongraph import FINAL_STATUSES, FunctionGraphHook
+from airflow_huaweicloud.hooks.functiongraph import FunctionGraphHook
+from huaweicloud_toolkit.functiongraph import FINAL_STATUSES
 
 
 class FunctionGraphInvocationTrigger(BaseTrigger):
