@@ -88,6 +88,10 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_huaweicloud.triggers.functiongraph"],
             },
         ],
+        "filesystems": ["airflow_huaweicloud.fs.obs"],
+        "remote-logging": [
+            {"scheme": "obs", "classpath": "airflow_huaweicloud.log.obs_task_handler.OBSRemoteLogIO"},
+        ],
         "asset-uris": [
             {
                 "schemes": ["obs"],
