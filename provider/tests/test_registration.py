@@ -56,3 +56,15 @@ def test_obs_asset_uris_are_checked_by_our_sanitizer(airflow_sandbox: AirflowSan
     result = airflow_sandbox.python(code)
     assert "obs://reports-bucket/daily/2026.csv" in result.stdout, result.stderr
     assert "refused:" in result.stdout and "Bad_Bucket" in result.stdout
+
+
+def test_provider_info_follows_airflows_schema() -> None:
+    import json
+    from importlib.resources import files
+
+    import jsonschema
+
+    from airflow_huaweicloud.get_provider_info import get_provider_info
+
+    schema = json.loads(files("airflow").joinpath("provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)

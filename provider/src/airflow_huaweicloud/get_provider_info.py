@@ -88,6 +88,20 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_huaweicloud.triggers.functiongraph"],
             },
         ],
+        "transfers": [
+            {
+                "source-integration-name": source,
+                "target-integration-name": target,
+                "python-module": f"airflow_huaweicloud.transfers.{module}",
+                "how-to-guide": "/docs/obs-transfers.md",
+            }
+            for source, target, module in (
+                ("Local", "Huawei Cloud OBS", "local_to_obs"),
+                ("Huawei Cloud OBS", "Local", "obs_to_local"),
+                ("Amazon Simple Storage Service (S3)", "Huawei Cloud OBS", "s3_to_obs"),
+                ("Common SQL", "Huawei Cloud OBS", "sql_to_obs"),
+            )
+        ],
         "filesystems": ["airflow_huaweicloud.fs.obs"],
         "remote-logging": [
             {"scheme": "obs", "classpath": "airflow_huaweicloud.log.obs_task_handler.OBSRemoteLogIO"},
