@@ -9,11 +9,12 @@ export UV_LINK_MODE ?= copy
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help env lint typecheck test test-fast demo clean
+.PHONY: help env lint typecheck test test-fast demo bench bench-quick clean
 
 help:
 	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
 	@echo "make test   - lint, type checks and the whole test suite"
+	@echo "make bench  - benchmarks against their peers (1 GiB objects; several minutes)"
 	@echo "make env    - only create the environment (.venv)"
 
 $(CURDIR)/.tools/bin/uv:
@@ -41,6 +42,15 @@ test-fast: env
 
 demo: env
 	$(RUN) python examples/demo.py
+
+# Benchmarks print a table of ratios against peers measured in the same run (bench/README.md).
+# wrk drives the server-side rows; without it (no root to install it) those rows say n/a.
+bench: env
+	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && apt-get install -y -qq wrk >/dev/null) || true
+	$(RUN) python -m bench.run $(ARGS)
+
+bench-quick: env
+	$(RUN) python -m bench.run --quick $(ARGS)
 
 clean:
 	rm -rf .venv .tools .demo

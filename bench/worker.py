@@ -1,0 +1,311 @@
+"""One client workload in a process of its own, so its peak memory and CPU are its own.
+
+    python -m bench.worker '{"workload": "boto3_upload", ...}'
+
+The last line of stdout is a JSON object: ``seconds`` of the timed part, ``rss_base_mib`` (resident
+memory once imports and clients are set up), ``rss_peak_mib`` (VmHWM during the timed part: the worker
+resets its own peak after setup) and ``cpu_seconds``; plus what the workload adds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bench.clients import BUCKET, s3_client
+from bench.peers import peak_rss_mib, reset_peak, rss_mib
+
+WORKLOADS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def workload(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    WORKLOADS[fn.__name__] = fn
+    return fn
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Meter:
+    """Times a block and takes the process's memory and CPU around it."""
+
+    def __enter__(self) -> Meter:
+        self.rss_base = rss_mib(os.getpid())
+        self.peak_reset = reset_peak(os.getpid())
+        self.cpu = _cpu()
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.started
+        self.cpu = _cpu() - self.cpu
+        peak = peak_rss_mib(os.getpid()) if self.peak_reset else None
+        # Without clear_refs the peak is the whole life of the process (an over-estimate).
+        lifetime_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.rss_peak = peak if peak is not None else lifetime_peak
+
+    def result(self, **extra: Any) -> dict[str, Any]:
+        return {"seconds": self.seconds, "rss_base_mib": self.rss_base, "rss_peak_mib": self.rss_peak,
+                "cpu_seconds": self.cpu, **extra}
+
+
+# Large objects ---------------------------------------------------------------------------------------
+
+
+@workload
+def boto3_upload(spec: dict[str, Any]) -> dict[str, Any]:
+    client = s3_client(spec["server"])
+    client.head_bucket(Bucket=BUCKET)  # connection and credentials warm before the clock starts
+    with Meter() as meter:
+        client.upload_file(spec["file"], BUCKET, spec["key"])
+    return meter.result(bytes=os.path.getsize(spec["file"]))
+
+
+@workload
+def boto3_download(spec: dict[str, Any]) -> dict[str, Any]:
+    client = s3_client(spec["server"])
+    client.head_bucket(Bucket=BUCKET)
+    with Meter() as meter:
+        client.download_file(BUCKET, spec["key"], spec["file"])
+    return meter.result(bytes=os.path.getsize(spec["file"]))
+
+
+def _obs_hook() -> Any:
+    from airflow_huaweicloud.hooks.obs import OBSHook
+
+    hook = OBSHook(huaweicloud_conn_id="huaweicloud_default")
+    hook.check_for_bucket(BUCKET)  # reads the connection, builds the client, opens a connection
+    return hook
+
+
+def _transfer_engine_missing() -> str | None:
+    try:
+        import huaweicloud_toolkit.obs as toolkit_obs
+        from airflow_huaweicloud.hooks.obs import OBSHook
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    if not all(hasattr(toolkit_obs, name) for name in ("upload_file", "download_file")):
+        return "huaweicloud_toolkit.obs has no upload_file / download_file"
+    if not all(hasattr(OBSHook, name) for name in ("load_file", "download_file")):
+        return "OBSHook has no load_file / download_file"
+    return None
+
+
+@workload
+def obshook_transfer(spec: dict[str, Any]) -> dict[str, Any]:
+    """OBSHook uploads the file, then downloads it: one process (Airflow is imported once), each step
+    metered on its own, the server's peak memory (``server_pid``) taken around each step too."""
+    import inspect
+
+    missing = _transfer_engine_missing()
+    if missing:
+        return {"missing": f"OBSHook transfer engine not landed ({missing})"}
+    hook = _obs_hook()
+    server_pid, target = spec["server_pid"], Path(spec["download_to"])
+    results: dict[str, Any] = {}
+
+    reset_peak(server_pid)
+    with Meter() as meter:
+        hook.load_file(filename=spec["file"], key=spec["key"], bucket_name=BUCKET, replace=True)
+    results["upload"] = meter.result(bytes=os.path.getsize(spec["file"]),
+                                     server_peak_mib=peak_rss_mib(server_pid))
+
+    parameters = inspect.signature(hook.download_file).parameters
+    reset_peak(server_pid)
+    with Meter() as meter:
+        if "filename" in parameters:
+            written = hook.download_file(key=spec["key"], bucket_name=BUCKET, filename=str(target))
+        else:  # the Amazon-style signature: a fresh file in local_path
+            written = hook.download_file(key=spec["key"], bucket_name=BUCKET, local_path=str(target.parent))
+    results["download"] = meter.result(bytes=Path(written).stat().st_size,
+                                       server_peak_mib=peak_rss_mib(server_pid))
+    Path(written).unlink()
+    return results
+
+
+@workload
+def raw_transfer(spec: dict[str, Any]) -> dict[str, Any]:
+    """curl's job without curl: one GET (dropped) or PUT (from a file) on a fresh connection."""
+    from bench.rawhttp import transfer
+
+    with Meter() as meter:
+        outcome = transfer(spec["url"], spec["method"], spec.get("headers"), spec.get("upload"))
+    return meter.result(**outcome)
+
+
+@workload
+def ranged_gets(spec: dict[str, Any]) -> dict[str, Any]:
+    """GETs of ``length`` bytes at spread offsets of one large object, on one keep-alive connection."""
+    from bench.rawhttp import Connection, split_url
+
+    host, port, path = split_url(spec["url"])
+    size, length, count = spec["size"], spec["length"], spec["count"]
+    step = max(1, (size - length) // max(1, count - 1))
+    offsets = [min(i * step, size - length) for i in range(count)]
+    conn = Connection(host, port)
+    statuses = set()
+    moved = 0
+    with Meter() as meter:
+        for offset in offsets:
+            status, received = conn.request("GET", path, {"Range": f"bytes={offset}-{offset + length - 1}"})
+            statuses.add(status)
+            moved += received
+    conn.close()
+    return meter.result(bytes=moved, requests=count, statuses=sorted(statuses))
+
+
+# Small objects -----------------------------------------------------------------------------------------
+
+
+@workload
+def boto3_small(spec: dict[str, Any]) -> dict[str, Any]:
+    """``count`` puts, then ``count`` gets, of ``size`` bytes by ``clients`` threads sharing one client."""
+    clients, count = spec["clients"], spec["count"]
+    client = s3_client(spec["server"], pool=clients)
+    body = os.urandom(spec["size"])
+    keys = [f"{spec['prefix']}/{i:07d}" for i in range(count)]
+    client.put_object(Bucket=BUCKET, Key=keys[0], Body=body)  # warm
+
+    def put(key: str) -> None:
+        client.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+    def get(key: str) -> None:
+        got = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        if len(got) != len(body):
+            raise RuntimeError(f"{key}: got {len(got)} bytes, not {len(body)}")
+
+    with ThreadPoolExecutor(clients) as pool:
+        with Meter() as puts:
+            list(pool.map(put, keys))
+        with Meter() as gets:
+            list(pool.map(get, keys))
+    return {"put": puts.result(rps=count / puts.seconds), "get": gets.result(rps=count / gets.seconds)}
+
+
+@workload
+def raw_load(spec: dict[str, Any]) -> dict[str, Any]:
+    """wrk's job without wrk (see bench.rawhttp.load)."""
+    from bench.rawhttp import load
+
+    urls = Path(spec["urls_file"]).read_text().split()
+    with Meter() as meter:
+        outcome = load(urls, spec["method"], spec["body_bytes"], spec["total"], spec["connections"])
+    return meter.result(**outcome)
+
+
+@workload
+def put_keys(spec: dict[str, Any]) -> dict[str, Any]:
+    """Create ``keys`` (empty objects) after ``delay`` seconds; says when they all exist."""
+    time.sleep(spec.get("delay", 0))
+    client = s3_client(spec["server"], pool=16)
+    started = time.time()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda key: client.put_object(Bucket=BUCKET, Key=key, Body=b""), spec["keys"]))
+    return {"started": started, "finished": time.time()}
+
+
+# Listing -------------------------------------------------------------------------------------------------
+
+
+@workload
+def boto3_list(spec: dict[str, Any]) -> dict[str, Any]:
+    client = s3_client(spec["server"])
+    client.head_bucket(Bucket=spec["bucket"])
+    paginator = client.get_paginator("list_objects_v2")
+    count = 0
+    with Meter() as meter:
+        for page in paginator.paginate(Bucket=spec["bucket"]):
+            count += len(page.get("Contents", ()))
+    return meter.result(keys=count)
+
+
+@workload
+def obshook_list(spec: dict[str, Any]) -> dict[str, Any]:
+    from airflow_huaweicloud.hooks.obs import OBSHook
+
+    if not hasattr(OBSHook, "iter_keys"):
+        return {"missing": "OBSHook.iter_keys (the lazy listing) is not there"}
+    hook = OBSHook(huaweicloud_conn_id="huaweicloud_default")
+    hook.check_for_bucket(spec["bucket"])
+    count = 0
+    with Meter() as meter:
+        for _key in hook.iter_keys(spec["bucket"]):
+            count += 1
+    return meter.result(keys=count)
+
+
+# Deferrable triggers -------------------------------------------------------------------------------
+
+
+def _trigger_kwargs(cls: type, key: str, poke_interval: float) -> dict[str, Any]:
+    """OBSKeyTrigger's arguments, by the names it takes (it mirrors the Amazon S3KeyTrigger)."""
+    import inspect
+
+    accepted = inspect.signature(cls.__init__).parameters
+    wanted = {"bucket_name": BUCKET, "bucket_key": key, "huaweicloud_conn_id": "huaweicloud_default",
+              "poke_interval": poke_interval}
+    return {name: value for name, value in wanted.items() if name in accepted}
+
+
+@workload
+def triggers(spec: dict[str, Any]) -> dict[str, Any]:
+    """``count`` OBSKeyTriggers in one event loop, until a separate process has created their keys."""
+    import asyncio
+
+    try:
+        from airflow_huaweicloud.triggers.obs import OBSKeyTrigger
+    except ImportError as error:
+        return {"missing": f"OBSKeyTrigger not available ({error})"}
+    import logging
+
+    # As in a triggerer: INFO logging on (each poll that finds nothing logs a line), here to a file.
+    if spec.get("log_file"):
+        logging.basicConfig(filename=spec["log_file"], level=logging.INFO)
+    count, poke = spec["count"], spec["poke_interval"]
+    keys = [f"{spec['prefix']}/{i:06d}" for i in range(count)]
+    fired: list[float] = []
+
+    async def wait(trigger: Any) -> None:
+        async for event in trigger.run():
+            payload = getattr(event, "payload", {}) or {}
+            if isinstance(payload, dict) and payload.get("status") not in (None, "success", "running"):
+                raise RuntimeError(f"trigger failed: {payload}")
+            fired.append(time.time())
+            return
+
+    async def main() -> None:
+        trigger_list = [OBSKeyTrigger(**_trigger_kwargs(OBSKeyTrigger, key, poke)) for key in keys]
+        await asyncio.gather(*(wait(t) for t in trigger_list))
+
+    creator = subprocess.Popen(
+        [sys.executable, "-m", "bench.worker",
+         json.dumps({"workload": "put_keys", "server": spec["server"], "keys": keys,
+                     "delay": spec["delay"]})],
+        stdout=subprocess.PIPE, text=True)
+    started = time.time()
+    with Meter() as meter:
+        asyncio.run(main())
+    out, _ = creator.communicate(timeout=600)
+    created = json.loads(out.strip().splitlines()[-1])
+    return meter.result(fired=len(fired), started=started, keys_created=created["finished"],
+                        last_fired=max(fired), latency=max(fired) - created["finished"])
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    result = WORKLOADS[spec["workload"]](spec)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
