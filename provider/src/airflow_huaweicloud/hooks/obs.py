@@ -490,6 +490,34 @@ class OBSHook(HuaweiCloudBaseHook):
             self.iter_keys(bucket_name, wildcard_key, delimiter, wildcard_match=True, max_items=1), None
         )
 
+    def get_file_metadata_for_keys(
+        self,
+        bucket_keys: Iterable[str],
+        bucket_name: str | None = None,
+        *,
+        wildcard_match: bool = False,
+        use_regex: bool = False,
+        metadata_keys: Iterable[str] | None = None,
+        all_matches: bool = False,
+    ) -> list[dict[str, Any]] | None:
+        """What the key sensors wait for: the metadata of the objects matching each of ``bucket_keys``,
+        or None as soon as one of them matches nothing. Only the first match of a key is fetched unless
+        ``all_matches`` (a ``check_fn`` needs them all)."""
+        files: list[dict[str, Any]] = []
+        for key in bucket_keys:
+            found = self.get_file_metadata_for_key(
+                key,
+                bucket_name,
+                wildcard_match=wildcard_match,
+                use_regex=use_regex,
+                metadata_keys=metadata_keys,
+                max_items=None if all_matches else 1,
+            )
+            if not found:
+                return None
+            files.extend(found)
+        return files
+
     def get_file_metadata_for_key(
         self,
         bucket_key: str,

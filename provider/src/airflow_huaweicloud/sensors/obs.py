@@ -92,21 +92,18 @@ class OBSKeySensor(BaseSensorOperator):
         return bool(self.check_fn(files))
 
     def poke(self, context: Context) -> bool:
-        hook = self.hook
-        files: list[dict[str, Any]] = []
-        for key in self._keys():
-            self.log.info("Poking for %s%s", f"obs://{self.bucket_name}/" if self.bucket_name else "", key)
-            found = hook.get_file_metadata_for_key(
-                key,
-                self.bucket_name,
-                wildcard_match=self.wildcard_match,
-                use_regex=self.use_regex,
-                metadata_keys=self.metadata_keys,
-                max_items=None if self.check_fn else 1,
-            )
-            if not found:
-                return False
-            files.extend(found)
+        keys = list(self._keys())
+        self.log.info("Poking for %s in %s", keys, f"obs://{self.bucket_name}" if self.bucket_name else "OBS")
+        files = self.hook.get_file_metadata_for_keys(
+            keys,
+            self.bucket_name,
+            wildcard_match=self.wildcard_match,
+            use_regex=self.use_regex,
+            metadata_keys=self.metadata_keys,
+            all_matches=self.check_fn is not None,
+        )
+        if files is None:
+            return False
         return self._apply_check_fn(files, context)
 
     def execute(self, context: Context) -> Any:

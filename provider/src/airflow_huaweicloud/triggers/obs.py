@@ -136,20 +136,14 @@ class OBSKeyTrigger(BaseTrigger):
     def poke(self) -> list[dict[str, Any]] | None:
         """One blocking poll: the metadata of what was found, or None while a key is still missing."""
         keys = [self.bucket_key] if isinstance(self.bucket_key, str) else self.bucket_key
-        files: list[dict[str, Any]] = []
-        for key in keys:
-            found = self.hook.get_file_metadata_for_key(
-                key,
-                self.bucket_name,
-                wildcard_match=self.wildcard_match,
-                use_regex=self.use_regex,
-                metadata_keys=self.metadata_keys,
-                max_items=None if self.should_check_fn else 1,
-            )
-            if not found:
-                return None
-            files.extend(found)
-        return files
+        return self.hook.get_file_metadata_for_keys(
+            keys,
+            self.bucket_name,
+            wildcard_match=self.wildcard_match,
+            use_regex=self.use_regex,
+            metadata_keys=self.metadata_keys,
+            all_matches=self.should_check_fn,
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
