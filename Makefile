@@ -44,9 +44,11 @@ demo: env
 	$(RUN) python examples/demo.py
 
 # Benchmarks print a table of ratios against peers measured in the same run (bench/README.md).
-# wrk drives the server-side rows; without it (no root to install it) those rows say n/a.
+# wrk and curl drive the server-side rows; without them bench/rawhttp.py does (the row names its driver).
 bench: env
-	@command -v wrk >/dev/null || (command -v apt-get >/dev/null && apt-get install -y -qq wrk >/dev/null) || true
+	@command -v wrk >/dev/null && command -v curl >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq wrk curl >/dev/null; } || \
+	  echo "bench: wrk/curl not installed; using the Python drivers"
 	$(RUN) python -m bench.run $(ARGS)
 
 bench-quick: env

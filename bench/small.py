@@ -33,7 +33,8 @@ def rows(bench: Bench) -> list[Row]:
                 else:
                     target = Target("ratio", ">=", 5.0)
                 width = f"{clients} threads" if client == "boto3" else f"{clients} connections"
-                label = f"{count:,} {op.upper()}s, {width}, {client}"
+                how = "boto3" if client == "boto3" else "presigned URLs (wrk)"
+                label = f"{count:,} {op.upper()}s, {width}, {how}"
                 row = Row(f"small.{op}.{client}.{name}", GROUP, label, name, "req/s", target=target)
                 fill = _boto3 if client == "boto3" else _wrk
                 out.append(attempt(row, lambda row, f=fill, o=op, n=name: f(bench, row, o, n)))
