@@ -94,11 +94,14 @@ def signed(
     headers: dict[str, str] | None = None,
     sign: bool = True,
 ) -> requests.Response:
-    """A raw request, SigV4-signed by botocore: for what no SDK would send (malformed bodies...)."""
+    """A raw request, SigV4-signed by botocore: for what no SDK would send (malformed bodies...).
+
+    The payload is unsigned unless ``headers`` declare its ``x-amz-content-sha256``."""
     url = process.base_url + path
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
     if sign:
-        request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
+        if "x-amz-content-sha256" not in request.headers:
+            request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
         SigV4Auth(Credentials(process.access_key, process.secret_key), "s3", "cn-north-4").add_auth(request)
     return requests.request(method, url, data=body, headers=dict(request.headers.items()), timeout=30)
 

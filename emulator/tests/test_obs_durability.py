@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,8 +23,13 @@ from huaweicloud_emulator.process import EmulatorProcess
 MIB = 1024 * 1024
 
 
-def blob_files(process: EmulatorProcess) -> list[Path]:
-    return [path for path in (process.data_dir / "blobs").rglob("*") if path.is_file()]
+def stored_blobs(process: EmulatorProcess) -> list[str]:
+    """Every blob the data directory holds: files, and the small blobs inline in the database."""
+    files = [path.name for path in (process.data_dir / "blobs").rglob("*") if path.is_file()]
+    database = f"file:{process.data_dir / 'metadata.sqlite3'}?mode=ro"
+    with contextlib.closing(sqlite3.connect(database, uri=True)) as db:
+        inline = [row[0] for row in db.execute("SELECT blob_id FROM inline_blobs")]
+    return files + inline
 
 
 def temp_files(process: EmulatorProcess) -> list[Path]:
@@ -83,7 +90,7 @@ def test_acknowledged_puts_survive_kill_9(fresh_emulator: EmulatorProcess) -> No
         assert hashlib.md5(body).hexdigest() == digest, key
     # Start-up swept what the crash left: no temp file, and every blob belongs to an object.
     assert temp_files(fresh_emulator) == []
-    assert len(blob_files(fresh_emulator)) == object_count(fresh_emulator, "durable") >= len(acknowledged)
+    assert len(stored_blobs(fresh_emulator)) == object_count(fresh_emulator, "durable") >= len(acknowledged)
 
 
 def _raw_partial_put(process: EmulatorProcess, url: str, sent: int, *, chunked: bool) -> None:
@@ -112,7 +119,7 @@ def test_disconnected_and_interrupted_uploads_leave_nothing(fresh_emulator: Emul
     _raw_partial_put(fresh_emulator, urls["sized"], 3 * MIB, chunked=False)
     _raw_partial_put(fresh_emulator, urls["chunked"], 3 * MIB, chunked=True)
     assert wait_until(lambda: temp_files(fresh_emulator) == []), "an aborted upload left its temp file"
-    assert blob_files(fresh_emulator) == []
+    assert stored_blobs(fresh_emulator) == []
 
     # An upload in flight when the emulator is killed: its temp file is swept at start-up.
     parts = urlsplit(urls["crashed"])
@@ -125,7 +132,7 @@ def test_disconnected_and_interrupted_uploads_leave_nothing(fresh_emulator: Emul
         assert wait_until(lambda: bool(temp_files(fresh_emulator)), timeout=5)
         fresh_emulator.kill()
     fresh_emulator.start()
-    assert temp_files(fresh_emulator) == [] and blob_files(fresh_emulator) == []
+    assert temp_files(fresh_emulator) == [] and stored_blobs(fresh_emulator) == []
     assert s3(fresh_emulator).list_objects_v2(Bucket="partial")["KeyCount"] == 0
     for key in urls:
         missing = sdk(fresh_emulator).getObjectMetadata("partial", key)
@@ -170,7 +177,7 @@ def test_concurrent_writers_to_one_key_never_tear(fresh_emulator: EmulatorProces
     final = s3(fresh_emulator).get_object(Bucket="hot", Key="key")["Body"].read()
     assert hashlib.md5(final).hexdigest() in digests
     # Replaced bodies were deleted: one blob is left, the current one.
-    assert wait_until(lambda: len(blob_files(fresh_emulator)) == 1)
+    assert wait_until(lambda: len(stored_blobs(fresh_emulator)) == 1)
 
 
 def test_multipart_upload_survives_a_crash(fresh_emulator: EmulatorProcess) -> None:
@@ -193,7 +200,7 @@ def test_multipart_upload_survives_a_crash(fresh_emulator: EmulatorProcess) -> N
     )
     assert done.status == 200
     assert client.getObject("mp-crash", "big", loadStreamInMemory=True).body.buffer == parts[1] + parts[2]
-    assert len(blob_files(fresh_emulator)) == 1  # the part blobs went once joined
+    assert len(stored_blobs(fresh_emulator)) == 1  # the part blobs went once joined
 
 
 def _peak_rss(pid: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
@@ -89,6 +90,21 @@ def test_bad_content_md5(obs_emulator: EmulatorProcess, bucket: str) -> None:
     assert failed.value.response["Error"]["Code"] == "BadDigest"
     invalid = signed(obs_emulator, "PUT", f"/{bucket}/k", body=b"body", headers={"Content-MD5": "not base64"})
     assert invalid.status_code == 400 and error_of(invalid)["Code"] == "InvalidDigest"
+
+
+@pytest.mark.parametrize("size", [10, 3 * 1024 * 1024], ids=["small", "streamed"])
+def test_a_signed_payload_that_does_not_match_its_sha256(
+    obs_emulator: EmulatorProcess, bucket: str, size: int
+) -> None:
+    body = b"b" * size
+    wrong = {"x-amz-content-sha256": hashlib.sha256(b"something else").hexdigest()}
+    refused = signed(obs_emulator, "PUT", f"/{bucket}/sha", body=body, headers=wrong)
+    assert refused.status_code == 400
+    assert error_of(refused)["Code"] == "XAmzContentSHA256Mismatch"
+    assert error_of(refused)["S3ComputedContentSHA256"] == hashlib.sha256(body).hexdigest()
+    assert sdk(obs_emulator).getObjectMetadata(bucket, "sha").status == 404  # nothing stored
+    matching = {"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}
+    assert signed(obs_emulator, "PUT", f"/{bucket}/sha", body=body, headers=matching).status_code == 200
 
 
 def test_batch_delete_needs_an_integrity_check(obs_emulator: EmulatorProcess, bucket: str) -> None:

@@ -13,14 +13,14 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from huaweicloud_emulator.storage import BlobInfo, BlobStore, MetadataStore, Storage
-from huaweicloud_emulator.storage.blobs import CHUNK_SIZE
+from huaweicloud_emulator.storage import BlobInfo, BlobStore, MetadataStore, Storage, insert_inline
+from huaweicloud_emulator.storage.blobs import CHUNK_SIZE, INLINE_MAX
 
 CHILD = Path(__file__).with_name("storage_crash_child.py")
 
@@ -67,6 +67,15 @@ def test_writer_streams_hashes_and_commits(tmp_path: Path) -> None:
     assert path.read_bytes() == data
     assert read_blob(store, info.blob_id) == data
     assert store.exists(info.blob_id)
+
+
+def test_a_writer_can_leave_out_sha256(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    with store.writer(sha256=False) as w:
+        w.write(b"no signed payload")
+        info = w.commit()
+    assert (info.md5_hex, info.sha256_hex) == (md5(b"no signed payload"), None)
+    assert read_blob(store, info.blob_id) == b"no signed payload"
 
 
 def test_identical_content_gets_distinct_random_ids(tmp_path: Path) -> None:
@@ -227,15 +236,14 @@ def test_concat_is_byte_exact(tmp_path: Path) -> None:
     infos = [store.put_bytes(p) for p in parts]
     ids = [i.blob_id for i in infos]
     whole = b"".join(parts)
-    info = store.concat(ids)
-    assert info.blob_id not in ids
-    assert (info.size, info.md5_hex, info.sha256_hex) == (len(whole), md5(whole), sha256(whole))
-    assert read_blob(store, info.blob_id) == whole
+    joined = store.concat(ids)
+    assert joined not in ids
+    assert read_blob(store, joined) == whole
     # the parts are untouched; the same part may appear twice
     assert [read_blob(store, i) for i in ids] == parts
     twice = store.concat([ids[1], ids[0], ids[1]])
-    assert read_blob(store, twice.blob_id) == parts[1] + parts[0] + parts[1]
-    assert store.concat([]).size == 0
+    assert read_blob(store, twice) == parts[1] + parts[0] + parts[1]
+    assert read_blob(store, store.concat([])) == b""
     assert tmp_files(tmp_path) == []
 
 
@@ -259,12 +267,11 @@ def test_concat_memory_does_not_grow_with_blob_size(tmp_path: Path) -> None:
             ids.append(w.commit().blob_id)
     tracemalloc.start()
     try:
-        info = store.concat(ids)
+        joined = store.concat(ids)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert info.size == 18 * 1024 * 1024
-    assert info.md5_hex == md5(chunk * 72)
+    assert read_blob(store, joined) == chunk * 72
     assert peak < CHUNK_SIZE + 1024 * 1024, f"concat peaked at {peak} bytes of Python memory"
 
 
@@ -448,6 +455,99 @@ def test_reads_do_not_wait_for_an_open_write_and_writers_are_serialised(meta: Me
     assert second_done.is_set()
     assert order == ["first", "second"]
     assert [r["name"] for r in meta.query("SELECT name FROM buckets ORDER BY name")] == ["a", "b", "c"]
+
+
+def test_write_commits_queued_writes_together_and_rolls_back_a_failing_one_alone(
+    meta: MetadataStore,
+) -> None:
+    ran_on: dict[str, int] = {}
+    release = threading.Event()
+
+    def hold(db: sqlite3.Connection) -> None:  # keeps the write lock while the others queue up
+        release.wait(10)
+
+    def put(key: str, fail: bool = False) -> Callable[[sqlite3.Connection], str]:
+        def write(db: sqlite3.Connection) -> str:
+            ran_on[key] = threading.get_ident()
+            db.execute("INSERT INTO objects VALUES ('b', ?, ?)", (key, "0" * 32))
+            if fail:
+                raise ValueError(f"{key} refused")
+            return key.upper()
+
+        return write
+
+    with meta.transaction() as db:
+        db.execute("INSERT INTO buckets(name) VALUES ('b')")
+    with ThreadPoolExecutor(9) as pool:
+        holder = pool.submit(meta.write, hold)
+        assert _wait_for(lambda: meta._write_lock.locked())
+        keys = [f"k{i}" for i in range(8)]
+        futures = {key: pool.submit(meta.write, put(key, fail=key == "k3")) for key in keys}
+        assert _wait_for(lambda: len(meta._queue) == len(keys))  # all eight wait for the lock
+        release.set()
+        holder.result(10)
+        with pytest.raises(ValueError, match="k3 refused"):
+            futures["k3"].result(10)
+        assert {key: f.result(10) for key, f in futures.items() if key != "k3"} == {
+            key: key.upper() for key in keys if key != "k3"
+        }
+    stored = {row["key"] for row in meta.query("SELECT key FROM objects")}
+    assert stored == set(keys) - {"k3"}  # k3's insert went with its savepoint, the others stayed
+    assert len(set(ran_on.values())) == 1  # one thread ran them all: one group, one COMMIT
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_small_blobs_live_inline_in_the_database(tmp_path: Path) -> None:
+    with Storage(tmp_path) as st:
+        small = st.blobs.put_bytes(b"s" * INLINE_MAX)
+        large = st.blobs.put_bytes(b"L" * (INLINE_MAX + 1))
+        assert blob_files(tmp_path) == {large.blob_id}  # the small one is a row, not a file
+        assert small == BlobInfo(small.blob_id, INLINE_MAX, md5(b"s" * INLINE_MAX), sha256(b"s" * INLINE_MAX))
+        assert st.blobs.exists(small.blob_id)
+        with st.blobs.open(small.blob_id) as f:
+            f.seek(INLINE_MAX - 3)
+            assert f.read() == b"sss"
+        joined = st.blobs.concat([small.blob_id, large.blob_id])
+        assert read_blob(st.blobs, joined) == b"s" * INLINE_MAX + b"L" * (INLINE_MAX + 1)
+        st.blobs.delete(small.blob_id)
+        assert not st.blobs.exists(small.blob_id)
+        with pytest.raises(FileNotFoundError):
+            st.blobs.open(small.blob_id)
+
+
+def test_a_pending_inline_blob_is_stored_by_the_transaction_that_refers_to_it(tmp_path: Path) -> None:
+    with Storage(tmp_path) as st:
+        st.meta.register_schema("obs", SCHEMA)
+        pending = st.blobs.pending_inline(b"tiny")
+        assert pending is not None and pending.inline == b"tiny"
+        assert st.blobs.pending_inline(b"x" * (INLINE_MAX + 1)) is None
+        assert not st.blobs.exists(pending.blob_id)  # nothing stored yet
+        with pytest.raises(sqlite3.IntegrityError), st.meta.transaction() as db:
+            insert_inline(db, pending)
+            db.execute("INSERT INTO objects VALUES ('no-such-bucket', 'k', ?)", (pending.blob_id,))
+        assert not st.blobs.exists(pending.blob_id)  # rolled back with the object row
+        with st.meta.transaction() as db:
+            db.execute("INSERT INTO buckets(name) VALUES ('b')")
+            insert_inline(db, pending)
+            db.execute("INSERT INTO objects VALUES ('b', 'k', ?)", (pending.blob_id,))
+    with Storage(tmp_path) as st:
+        assert read_blob(st.blobs, pending.blob_id) == b"tiny"
+
+
+def test_sweep_removes_unreferenced_inline_blobs(tmp_path: Path) -> None:
+    with Storage(tmp_path) as st:
+        keep = st.blobs.put_bytes(b"keep")
+        drop = st.blobs.put_bytes(b"drop")
+        assert st.blobs.sweep(lambda blob_id: blob_id == keep.blob_id) == 1
+        assert st.blobs.exists(keep.blob_id) and not st.blobs.exists(drop.blob_id)
 
 
 def test_closed_store_refuses_work(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .account import DEFAULT_ACCESS_KEY, DEFAULT_DOMAIN_NAME, DEFAULT_SECRET_KEY
@@ -13,6 +14,7 @@ from .app import Emulator, EmulatorConfig
 from .faults import Fault
 
 READY_PREFIX = "huaweicloud-emulator listening on "
+WORKER_THREADS = 16
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,9 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SERVICE:KEY=VALUE,...",
         help="inject faults, e.g. obs:error_rate=0.1,status=503 or iam:fail_next=2",
     )
-    serve.add_argument("--bucket-domain", action="append", default=[], metavar="HOST=BUCKET",
-                       help="serve BUCKET at the custom domain HOST (OBS user domain): a request whose Host "
-                            "is HOST addresses that bucket, the whole path being the key; repeatable")
+    serve.add_argument(
+        "--bucket-domain",
+        action="append",
+        default=[],
+        metavar="HOST=BUCKET",
+        help="serve BUCKET at the custom domain HOST (OBS user domain): a request whose Host "
+        "is HOST addresses that bucket, the whole path being the key; repeatable",
+    )
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -70,6 +77,9 @@ def _graceful_server_class() -> type:
 async def serve(args: argparse.Namespace, faults: dict[str, Fault]) -> None:
     import uvicorn
 
+    # The worker threads mostly wait for the disk (fsync, SQLite commits), not for the CPU: more of them
+    # than asyncio's default (cores + 4) let more concurrent writes share one group commit.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS))
     args.data_dir.mkdir(parents=True, exist_ok=True)
     emulator = Emulator(
         EmulatorConfig(

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import functools
 import hashlib
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +23,7 @@ from ...storage import BlobInfo, BlobStore, BlobWriter
 from .errors import ObsError, invalid_argument
 
 BATCH_BYTES = 1024 * 1024
+SMALL_BODY = 256 * 1024
 READ_CHUNK = 1024 * 1024
 MAX_OBJECT_SIZE = 5 * 1024**3  # one PUT (and one part): 5 GiB, as on the cloud
 MAX_XML_BODY = 8 * 1024 * 1024
@@ -81,13 +83,14 @@ def _check_supported_encoding(request: Request) -> None:
 class _BodyDigests:
     """Digests of the request body alone (an append's blob also holds the bytes before it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, sha256: bool) -> None:
         self.md5 = hashlib.md5(usedforsecurity=False)
-        self.sha256 = hashlib.sha256()
+        self.sha256 = hashlib.sha256() if sha256 else None
 
     def update(self, chunk: bytes) -> None:
         self.md5.update(chunk)
-        self.sha256.update(chunk)
+        if self.sha256 is not None:
+            self.sha256.update(chunk)
 
 
 def _write_batch(writer: BlobWriter, batch: list[bytes], digests: _BodyDigests | None) -> None:
@@ -109,13 +112,48 @@ async def receive_blob(
     """Stream the request body (after the bytes of ``prepend_blob``, for an append) into a new blob.
 
     Verifies Content-Length, Content-MD5 (400 BadDigest) and a hex ``x-amz-content-sha256`` (v4
-    signed payload) before committing.
+    signed payload) before committing. A small body comes back as a pending inline blob
+    (``BlobInfo.inline``): the caller's metadata transaction must store it (``insert_inline``).
     """
     _check_supported_encoding(request)
     expected_length = declared_length(request)
     expected_md5 = content_md5(request) if check_digests else None
-    digests = _BodyDigests() if prepend_blob is not None else None
-    writer = await asyncio.to_thread(blobs.writer)
+    # SHA-256 only for a v4 signed payload (boto3 over http): OBS and unsigned payloads declare none.
+    sha256 = check_digests and _declared_sha256(request) is not None
+    digests = _BodyDigests(sha256=sha256) if prepend_blob is not None else None
+    if prepend_blob is None and expected_length is not None and expected_length <= SMALL_BODY:
+        # Small bodies are taken whole: the hops of the streamed path would cost more than the write.
+        # The smallest are not stored here at all but by the commit that refers to them (pending_inline).
+        body = await request.body(SMALL_BODY)
+        _check_received(len(body), expected_length)
+        pending = blobs.pending_inline(body)
+        info = pending if pending is not None else await asyncio.to_thread(blobs.put_bytes, body)
+    else:
+        info = await _stream_into_blob(request, blobs, prepend_blob, digests, expected_length, sha256)
+    if check_digests:
+        try:
+            if digests is None:
+                md5_hex, sha256_hex = info.md5_hex, info.sha256_hex
+            else:
+                md5_hex = digests.md5.hexdigest()
+                sha256_hex = None if digests.sha256 is None else digests.sha256.hexdigest()
+            _verify_digests(request, md5_hex, sha256_hex, expected_md5)
+        except ObsError:
+            if info.inline is None:
+                await asyncio.to_thread(blobs.delete, info.blob_id)
+            raise
+    return info
+
+
+async def _stream_into_blob(
+    request: Request,
+    blobs: BlobStore,
+    prepend_blob: str | None,
+    digests: _BodyDigests | None,
+    expected_length: int | None,
+    sha256: bool,
+) -> BlobInfo:
+    writer = await asyncio.to_thread(functools.partial(blobs.writer, sha256=sha256))
     # The one step running in a worker thread on the writer (a copy, a batch of writes, the commit).
     in_flight: asyncio.Future[Any] | None = None
     committing: asyncio.Future[BlobInfo] | None = None
@@ -144,14 +182,9 @@ async def receive_blob(
         if batch:
             in_flight = asyncio.ensure_future(asyncio.to_thread(_write_batch, writer, batch, digests))
             await in_flight
-        if expected_length is not None and received != expected_length:
-            raise ObsError(
-                400,
-                "IncompleteBody",
-                "You did not provide the number of bytes specified by the Content-Length HTTP header.",
-            )
+        _check_received(received, expected_length)
         in_flight = committing = asyncio.ensure_future(asyncio.to_thread(writer.commit))
-        info = await committing
+        return await committing
     except BaseException:
         # Let the worker finish with the writer before discarding it (a cancelled await does not stop it).
         if in_flight is not None and not in_flight.done():
@@ -166,21 +199,26 @@ async def receive_blob(
         ):
             blobs.delete(committing.result().blob_id)
         raise
-    if check_digests:
-        try:
-            md5_hex, sha256_hex = (
-                (digests.md5.hexdigest(), digests.sha256.hexdigest())
-                if digests
-                else (info.md5_hex, info.sha256_hex)
-            )
-            _verify_digests(request, md5_hex, sha256_hex, expected_md5)
-        except ObsError:
-            await asyncio.to_thread(blobs.delete, info.blob_id)
-            raise
-    return info
 
 
-def _verify_digests(request: Request, md5_hex: str, sha256_hex: str, expected_md5: bytes | None) -> None:
+def _check_received(received: int, expected_length: int | None) -> None:
+    if expected_length is not None and received != expected_length:
+        raise ObsError(
+            400,
+            "IncompleteBody",
+            "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+        )
+
+
+def _declared_sha256(request: Request) -> str | None:
+    """The hex SHA-256 a v4 signed payload declares (not UNSIGNED-PAYLOAD or a STREAMING- scheme)."""
+    declared = request.headers.get("x-amz-content-sha256", "").strip().lower()
+    return declared if len(declared) == HEX_SHA256_LENGTH else None
+
+
+def _verify_digests(
+    request: Request, md5_hex: str, sha256_hex: str | None, expected_md5: bytes | None
+) -> None:
     if expected_md5 is not None and expected_md5.hex() != md5_hex:
         raise ObsError(
             400,
@@ -188,13 +226,13 @@ def _verify_digests(request: Request, md5_hex: str, sha256_hex: str, expected_md
             "The Content-MD5 you specified did not match what we received.",
             details={"ExpectedDigest": expected_md5.hex(), "CalculatedDigest": md5_hex},
         )
-    declared = request.headers.get("x-amz-content-sha256", "").strip().lower()
-    if len(declared) == HEX_SHA256_LENGTH and declared != sha256_hex:
+    declared = _declared_sha256(request)
+    if declared is not None and declared != sha256_hex:
         raise ObsError(
             400,
             "XAmzContentSHA256Mismatch",
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            details={"ClientComputedContentSHA256": declared, "S3ComputedContentSHA256": sha256_hex},
+            details={"ClientComputedContentSHA256": declared, "S3ComputedContentSHA256": str(sha256_hex)},
         )
 
 

@@ -76,15 +76,19 @@ async def upload_part(call: Call) -> Response:
     if source is not None:
         return await _copy_part(call, number, upload_id, source)
     info = await receive_blob(call.request, call.backend.blobs)
-    await _record_part(call, upload_id, Part(number, info.blob_id, info.size, info.md5_hex, time.time()))
+    await _record_part(call, upload_id, number, info, time.time())
     return Response(200, {"ETag": quoted(info.md5_hex)})
 
 
-async def _record_part(call: Call, upload_id: str, part: Part) -> None:
+async def _record_part(call: Call, upload_id: str, number: int, blob: BlobInfo, now: float) -> None:
+    part = Part(number, blob.blob_id, blob.size, blob.md5_hex, now)
     try:
-        garbage = await asyncio.to_thread(call.backend.state.put_part, call.bucket, call.key, upload_id, part)
+        garbage = await asyncio.to_thread(
+            call.backend.state.put_part, call.bucket, call.key, upload_id, part, blob
+        )
     except Exception:  # not on cancellation: the commit may have happened (see objects._commit)
-        await asyncio.shield(call.backend.discard([part.blob_id]))
+        if blob.inline is None:  # a pending inline blob was never stored
+            await asyncio.shield(call.backend.discard([part.blob_id]))
         raise
     await call.backend.discard(garbage)
 
@@ -121,7 +125,7 @@ async def _copy_part(call: Call, number: int, upload_id: str, source: str) -> Re
     else:
         raise ObsError(503, "ServiceUnavailable", "The source object is being rewritten; please retry.")
     now = time.time()
-    await _record_part(call, upload_id, Part(number, info.blob_id, info.size, info.md5_hex, now))
+    await _record_part(call, upload_id, number, info, now)
     root = element("CopyPartResult", call.namespace)
     add_all(root, [("LastModified", iso_date(now)), ("ETag", quoted(info.md5_hex))])
     return call.xml(serialize(root))
@@ -232,8 +236,8 @@ async def complete(call: Call) -> Response:
     if len(used) == 1:
         blob_id, size, fresh = used[0].blob_id, used[0].size, False
     else:
-        info = await asyncio.to_thread(blobs.concat, [p.blob_id for p in used])
-        blob_id, size, fresh = info.blob_id, info.size, True
+        blob_id = await asyncio.to_thread(blobs.concat, [p.blob_id for p in used])
+        size, fresh = sum(p.size for p in used), True
     record = ObjectRecord(
         call.bucket,
         call.key,
@@ -288,7 +292,7 @@ async def list_uploads(call: Call) -> Response:
         query.get("max-uploads"), "max-uploads", default=MAX_UPLOADS_PAGE, high=MAX_UPLOADS_PAGE
     )
     encode = encoder(call)
-    await require_bucket(call)
+    require_bucket(call)
     marker = Cursor(key_marker.encode("utf-8"), False, upload_marker) if key_marker else None
 
     def fetch(cursor: Cursor, upper: bytes | None, limit: int) -> list[Upload]:

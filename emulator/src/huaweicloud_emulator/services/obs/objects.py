@@ -8,7 +8,7 @@ from typing import BinaryIO
 from urllib.parse import quote, unquote_plus
 
 from ...http import Response
-from ...storage import BlobStore
+from ...storage import BlobInfo, BlobStore
 from . import tagging
 from .bodies import blob_chunks, drain, read_small_body, receive_blob
 from .buckets import require_bucket
@@ -34,6 +34,7 @@ from .xml import add, add_all, element, parse, serialize, text_of
 
 MAX_DELETE_KEYS = 1000
 OPEN_ATTEMPTS = 5
+INLINE_READ_BYTES = 64 * 1024
 
 
 async def put_object(call: Call) -> Response:
@@ -41,12 +42,12 @@ async def put_object(call: Call) -> Response:
     headers = stored_headers(request)
     metadata = user_metadata(request)
     tags = tagging.parse_header(prefixed(request, "tagging"))
-    await require_bucket(call)
+    require_bucket(call)
     info = await receive_blob(request, call.backend.blobs)
     record = ObjectRecord(
         call.bucket, call.key, info.blob_id, info.size, info.md5_hex, time.time(), headers, metadata, tags
     )
-    garbage = await _commit(call, record, info.blob_id)
+    garbage = await _commit(call, record, info)
     await call.backend.discard(garbage)
     return Response(200, {"ETag": quoted(info.md5_hex)})
 
@@ -54,7 +55,7 @@ async def put_object(call: Call) -> Response:
 async def _commit(
     call: Call,
     record: ObjectRecord,
-    new_blob: str,
+    new_blob: BlobInfo,
     *,
     replacing: str | None = None,
     check_replacing: bool = False,
@@ -62,12 +63,17 @@ async def _commit(
     """The commit point of a write; the new blob is dropped when the commit does not happen."""
     try:
         return await asyncio.to_thread(
-            call.backend.state.put_object, record, replacing=replacing, check_replacing=check_replacing
+            call.backend.state.put_object,
+            record,
+            new_blob,
+            replacing=replacing,
+            check_replacing=check_replacing,
         )
     except Exception:
         # The transaction failed: nothing refers to the new blob. (A cancelled await says nothing
         # about the commit, so then the blob is left for the start-up sweep rather than risked.)
-        await asyncio.shield(call.backend.discard([new_blob]))
+        if new_blob.inline is None:  # a pending inline blob was never stored
+            await asyncio.shield(call.backend.discard([new_blob.blob_id]))
         raise
 
 
@@ -89,9 +95,8 @@ def _open_current(
 
 
 async def get_object(call: Call, *, head: bool = False) -> Response:
-    found = await asyncio.to_thread(
-        _open_current, call.backend.state, call.backend.blobs, call.bucket, call.key
-    )
+    # A point read and an open(): inline, as a thread hop would cost more (see state.py).
+    found = _open_current(call.backend.state, call.backend.blobs, call.bucket, call.key)
     if found is None:
         raise no_such_key(call.key)
     record, file = found
@@ -115,6 +120,10 @@ async def get_object(call: Call, *, head: bool = False) -> Response:
     if head or length == 0:
         file.close()
         return Response(status, headers)
+    if length <= INLINE_READ_BYTES:
+        with file:  # from the page cache, in microseconds: not worth a thread hop
+            file.seek(start)
+            return Response(status, headers, file.read(length))
     return Response(status, headers, stream=blob_chunks(file, start, length))
 
 
@@ -167,7 +176,7 @@ async def copy_object(call: Call, source: str) -> Response:
     new_metadata = user_metadata(request)
     new_tags = tagging.parse_header(prefixed(request, "tagging"))
     await drain(request)
-    await require_bucket(call)
+    require_bucket(call)
     now = time.time()
 
     def build(source_record: ObjectRecord) -> ObjectRecord:
@@ -245,7 +254,7 @@ async def delete_objects(call: Call) -> Response:
 async def get_tagging(call: Call) -> Response:
     record = await asyncio.to_thread(call.backend.state.get_object, call.bucket, call.key)
     if record is None:
-        await require_bucket(call)
+        require_bucket(call)
         raise no_such_key(call.key)
     return call.xml(tagging.document(record.tags or [], call.namespace))
 
@@ -273,7 +282,7 @@ async def append_object(call: Call) -> Response:
     position = parse_int(call.query.get("position"), "position", default=0)
     current = await asyncio.to_thread(call.backend.state.get_object, call.bucket, call.key)
     if current is None:
-        await require_bucket(call)
+        require_bucket(call)
     elif not current.appendable:
         raise ObsError(409, "ObjectNotAppendable", "This object can not be appended.")
     length = current.size if current else 0
@@ -303,6 +312,6 @@ async def append_object(call: Call) -> Response:
         tags=current.tags if current else tagging.parse_header(prefixed(request, "tagging")),
         appendable=True,
     )
-    garbage = await _commit(call, record, info.blob_id, replacing=replacing, check_replacing=True)
+    garbage = await _commit(call, record, info, replacing=replacing, check_replacing=True)
     await call.backend.discard(garbage)
     return Response(200, {"ETag": quoted(info.md5_hex), "x-obs-next-append-position": str(info.size)})

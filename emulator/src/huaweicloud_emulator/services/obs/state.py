@@ -1,6 +1,8 @@
 """OBS metadata in SQLite: buckets, objects, multipart uploads and their parts.
 
-Every method is blocking (call it through ``asyncio.to_thread``). A write is one transaction, the commit
+Every method is blocking. Writes, scans and file work go through ``asyncio.to_thread``; point reads (one
+row by its primary key: ``bucket``, ``get_object``) may run on the event loop, where a WAL read costs
+microseconds, less than the hop to a worker thread. A write is one transaction, the commit
 point of the operation; methods that drop a reference to a blob return the blob ids nobody references
 any more, for the caller to delete *after* the commit. A blob may be shared by several objects (a copy
 shares its source's blob), so a blob is garbage only when no object and no part refers to it.
@@ -17,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...storage import MetadataStore
+from ...storage import BlobInfo, MetadataStore, insert_inline
 from .errors import ObsError, no_such_bucket, no_such_key, no_such_upload
 
 SCHEMA = """
@@ -300,14 +302,22 @@ class ObsState:
         return None if old is None else old["blob_id"]
 
     def put_object(
-        self, record: ObjectRecord, *, replacing: str | None = None, check_replacing: bool = False
+        self,
+        record: ObjectRecord,
+        blob: BlobInfo,
+        *,
+        replacing: str | None = None,
+        check_replacing: bool = False,
     ) -> list[str]:
-        """Store the object (the commit point of a write); return the garbage blob ids.
+        """Store the object (the commit point of a write), and ``blob`` if it is a pending inline one;
+        return the garbage blob ids.
 
         With ``check_replacing`` the write happens only if the key still references the blob
         ``replacing`` (None: the key must not exist) — an append's optimistic concurrency check.
         """
-        with self.meta.transaction() as db:
+
+        def write(db: sqlite3.Connection) -> list[str]:
+            insert_inline(db, blob)
             if check_replacing:
                 current = db.execute(
                     "SELECT blob_id FROM obs_objects WHERE bucket = ? AND key = ?",
@@ -322,6 +332,9 @@ class ObsState:
                     )
             old = self._write_object(db, record)
             return self._garbage(db, [old]) if old and old != record.blob_id else []
+
+        # The hot path of small PUTs: grouped with concurrent writes into one COMMIT.
+        return self.meta.write(write)
 
     def copy_object(self, source_bucket: str, source_key: str, build: Any) -> tuple[ObjectRecord, list[str]]:
         """Copy in one transaction: ``build(source) -> ObjectRecord`` makes the destination (sharing the
@@ -407,14 +420,17 @@ class ObsState:
             raise no_such_upload(upload_id)
         return _upload(rows[0])
 
-    def put_part(self, bucket: str, key: str, upload_id: str, part: Part) -> list[str]:
-        with self.meta.transaction() as db:
+    def put_part(self, bucket: str, key: str, upload_id: str, part: Part, blob: BlobInfo) -> list[str]:
+        """Record a part (and store ``blob`` if it is a pending inline one); return the garbage blob ids."""
+
+        def write(db: sqlite3.Connection) -> list[str]:
             found = db.execute(
                 "SELECT 1 FROM obs_uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
                 (upload_id, bucket, key_bytes(key)),
             ).fetchone()
             if found is None:
                 raise no_such_upload(upload_id)
+            insert_inline(db, blob)
             old = db.execute(
                 "SELECT blob_id FROM obs_parts WHERE upload_id = ? AND part_number = ?",
                 (upload_id, part.part_number),
@@ -426,6 +442,8 @@ class ObsState:
                 (upload_id, part.part_number, part.blob_id, part.size, part.etag, part.last_modified),
             )
             return self._garbage(db, [old["blob_id"]]) if old else []
+
+        return self.meta.write(write)
 
     def parts(self, upload_id: str, after: int = 0, limit: int = 10001) -> list[Part]:
         rows = self.meta.query(
