@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from provider_fixtures import REGION, emulator_connection
+from provider_fixtures import REGION
 
 from airflow_huaweicloud.hooks.obs import OBSHook, get_obs_bucket_key
 from huaweicloud_emulator.process import EmulatorProcess
@@ -25,28 +25,6 @@ from huaweicloud_toolkit import obs as tobs
 
 MiB = 1 << 20
 SMALL_PARTS = {"multipart_threshold": MiB, "part_size": MiB, "max_concurrency": 3}
-
-
-@pytest.fixture
-def connect(monkeypatch: pytest.MonkeyPatch):
-    def make(emulator: EmulatorProcess, **hook_kwargs) -> OBSHook:
-        for name, value in emulator_connection(emulator).items():
-            monkeypatch.setenv(name, value)
-        return OBSHook(**hook_kwargs)
-
-    return make
-
-
-@pytest.fixture
-def hook(connect, emulator: EmulatorProcess) -> OBSHook:
-    return connect(emulator)
-
-
-@pytest.fixture
-def bucket(hook: OBSHook) -> str:
-    name = f"hook-{uuid.uuid4().hex[:12]}"
-    hook.create_bucket(name)
-    return name
 
 
 class Spy:

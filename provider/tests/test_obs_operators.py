@@ -34,20 +34,6 @@ from huaweicloud_toolkit import HuaweiCloudError
 CONTEXT: dict = {}
 
 
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorProcess) -> OBSHook:
-    for name, value in emulator_connection(emulator).items():
-        monkeypatch.setenv(name, value)
-    return OBSHook()
-
-
-@pytest.fixture
-def bucket(hook: OBSHook) -> str:
-    name = f"ops-{uuid.uuid4().hex[:12]}"
-    hook.create_bucket(name)
-    return name
-
-
 def test_template_fields() -> None:
     assert OBSCreateObjectOperator.template_fields == ("obs_bucket", "obs_key", "data", "metadata")
     assert set(OBSCopyObjectOperator.template_fields) == {

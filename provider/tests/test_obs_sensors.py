@@ -24,20 +24,6 @@ from huaweicloud_emulator.process import EmulatorProcess
 CONTEXT: dict = {}
 
 
-@pytest.fixture
-def hook(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorProcess) -> OBSHook:
-    for name, value in emulator_connection(emulator).items():
-        monkeypatch.setenv(name, value)
-    return OBSHook()
-
-
-@pytest.fixture
-def bucket(hook: OBSHook) -> str:
-    name = f"sns-{uuid.uuid4().hex[:12]}"
-    hook.create_bucket(name)
-    return name
-
-
 def first_event(trigger, timeout: float = 30.0) -> TriggerEvent:
     """Run the trigger in an event loop until its first event, as the triggerer would."""
 

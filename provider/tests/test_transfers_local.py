@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from provider_fixtures import emulator_connection
 
 from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.transfers.local_to_obs import LocalFilesystemToOBSOperator
@@ -28,28 +27,6 @@ CONTEXT: dict = {}
 KiB = 1 << 10
 MiB = 1 << 20
 SMALL_PARTS = {"multipart_threshold": MiB, "part_size": 512 * KiB, "max_concurrency": 3}
-
-
-@pytest.fixture
-def connect(monkeypatch: pytest.MonkeyPatch):
-    def make(emulator: EmulatorProcess) -> OBSHook:
-        for name, value in emulator_connection(emulator).items():
-            monkeypatch.setenv(name, value)
-        return OBSHook()
-
-    return make
-
-
-@pytest.fixture
-def hook(connect, emulator: EmulatorProcess) -> OBSHook:
-    return connect(emulator)
-
-
-@pytest.fixture
-def bucket(hook: OBSHook) -> str:
-    name = f"xfer-{uuid.uuid4().hex[:12]}"
-    hook.create_bucket(name)
-    return name
 
 
 def leftovers(directory: Path) -> list[str]:
