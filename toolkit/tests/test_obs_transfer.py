@@ -359,6 +359,78 @@ def test_cancel_stops_after_the_parts_in_flight(session: Session, bucket: str, b
     assert read_object(session, bucket, "big.bin") == big_file.read_bytes()
 
 
+class Altered:
+    """What the SDK reads of a part, first byte flipped: a part altered on its way to OBS, after the
+    engine hashed it."""
+
+    def __init__(self, source):  # type: ignore[no-untyped-def]
+        self._source = source
+        self._first = True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._source.read(size)
+        if self._first and chunk:
+            self._first = False
+            chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
+        return chunk
+
+    def close(self) -> None:
+        self._source.close()
+
+
+def alter_part(monkeypatch: pytest.MonkeyPatch, session: Session, part: int, times: int) -> list[int]:
+    """Wraps ObsClient.uploadPart (the real call) so that the first ``times`` sends of ``part`` arrive
+    altered; returns the part numbers sent, in order."""
+    client = session.obs_client()
+    original = client.uploadPart
+    sent: list[int] = []
+
+    def altering(bucket, key, number, upload_id, content=None, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(number)
+        if number == part and sent.count(part) <= times:
+            content = Altered(content)
+        return original(bucket, key, number, upload_id, content=content, **kwargs)
+
+    monkeypatch.setattr(client, "uploadPart", altering)
+    return sent
+
+
+def test_a_file_part_altered_on_the_way_is_sent_again(
+    session: Session, bucket: str, big_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = alter_part(monkeypatch, session, part=2, times=1)
+    result = tobs.upload_file(session, big_file, bucket, "big.bin", config=SMALL_PARTS)
+    assert sent.count(2) == 2 and sorted(set(sent)) == [1, 2, 3, 4, 5, 6]
+    data = big_file.read_bytes()
+    assert (result.parts, result.parts_uploaded) == (6, 6)
+    assert result.etag == tobs.multipart_etag(part_md5s(data, MiB))
+    assert read_object(session, bucket, "big.bin") == data
+
+
+def test_a_file_part_altered_at_every_attempt_fails_the_upload(
+    session: Session, bucket: str, big_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = alter_part(monkeypatch, session, part=2, times=FAST_RETRIES.max_attempts)
+    with pytest.raises(HuaweiCloudError) as failed:
+        tobs.upload_file(session, big_file, bucket, "big.bin", config=SMALL_PARTS)
+    assert (failed.value.code, failed.value.operation) == ("BadDigest", "uploadPart")
+    assert "part 2 " in str(failed.value)
+    assert sent.count(2) == FAST_RETRIES.max_attempts
+    assert tobs.head_object(session, bucket, "big.bin") is None  # the altered part never got in
+    assert list(tobs.iter_multipart_uploads(session, bucket)) == []
+
+
+def test_without_checksum_nothing_is_checked(
+    session: Session, bucket: str, big_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the two tests above: the check is what caught the altered part."""
+    sent = alter_part(monkeypatch, session, part=2, times=1)
+    config = tobs.TransferConfig(multipart_threshold=MiB, part_size=MiB, checksum=False)
+    tobs.upload_file(session, big_file, bucket, "big.bin", config=config)
+    assert sent.count(2) == 1
+    assert read_object(session, bucket, "big.bin") != big_file.read_bytes()
+
+
 # Downloads ----------------------------------------------------------------------------------------
 
 

@@ -20,8 +20,8 @@ class OBSToLocalFilesystemOperator(_OBSOperator):
 
     The object is fetched into a temporary file next to the target (in parallel ranges above
     ``multipart_threshold``, every range pinned to the object's ETag so that a concurrent rewrite fails
-    the download rather than mixing two versions), fsynced and renamed onto the target only when
-    complete: a failed or killed download leaves the target as it was.
+    the download rather than mixing two versions) and renamed onto the target only when complete: a
+    failed or killed download leaves the target as it was.
 
     Where it goes: ``filename`` is the exact path (an existing file there is replaced). Otherwise a
     file in ``local_path`` (default: the system's temporary directory), named ``airflow_tmp_<random>``,

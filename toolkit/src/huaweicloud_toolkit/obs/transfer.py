@@ -4,8 +4,18 @@ Uploads
     A file (or a stream) at least ``multipart_threshold`` long goes as a multipart upload whose parts are
     sent by a thread pool; at most ``max_concurrency`` parts are in flight, and a stream is read a part
     at a time only when a slot is free, so memory stays under ``max_concurrency * part_size``. File parts
-    are sent straight from the file (the SDK streams them), never held in memory. Every part carries its
-    Content-MD5 and the ETag OBS answers is checked against it.
+    are never held in memory: the SDK reads each from the file as it sends it, once.
+
+    Integrity, with ``checksum`` (the default), for every part of a multipart upload: a part read from a
+    stream is in memory, so it carries its Content-MD5 and OBS refuses it if it arrived altered. A part
+    of a file carries none (its MD5 is only known once it is sent): the bytes the SDK reads from the
+    file are hashed on their way to the socket, and the ETag OBS answers (a part's ETag is the MD5 of
+    what OBS stored) must equal that MD5. A part whose ETag differs is sent again, as many times as the
+    session's retry policy allows, then the upload fails with ``BadDigest``; since a part is invisible
+    until completion and a part sent again replaces the old one, an altered part never reaches the
+    object. Either way only parts whose MD5 was checked are completed, and a resumed upload reuses only
+    parts that OBS lists with the ETag recorded when they were checked. A single PUT (below the
+    threshold) carries its Content-MD5. Without ``checksum`` nothing is hashed or checked.
 
     Failure: an unfinished multipart upload is never a visible object. Without ``resumable`` the upload
     is aborted (its parts are freed). With ``resumable`` a checkpoint next to the source (``<file>.obs-
@@ -25,9 +35,11 @@ Downloads
     A HEAD fixes the size and ETag; the object is fetched into a temporary file next to the target (in
     ``part_size`` ranges by ``max_concurrency`` threads above the threshold, each streamed in
     ``chunk_size`` pieces, so memory is constant), every range with ``If-Match: <etag>`` so a concurrent
-    rewrite fails the download rather than mixing two versions. The file is fsynced and renamed onto the
-    target only when complete: a failed download leaves no half-written target. A broken response is
-    resumed from the last byte received, under the session's retry policy.
+    rewrite fails the download rather than mixing two versions. The file is renamed onto the target only
+    when complete: a failed download leaves no half-written target. Like s3transfer it is not fsynced
+    (flushing a large file to disk costs more than the transfer itself; durability across a power loss
+    is left to the file system). A broken response is resumed from the last byte received, under the
+    session's retry policy.
 """
 
 from __future__ import annotations
@@ -76,13 +88,14 @@ class TransferConfig:
         10,000 parts.
     :param max_concurrency: parts in flight at once, and threads of the pool.
     :param chunk_size: bytes read from a download response at a time.
-    :param checksum: send Content-MD5 with every upload and part; check the MD5 of single-part
-        downloads against their ETag.
+    :param checksum: check the MD5 of every upload and part (Content-MD5, or the ETag OBS answers for
+        file parts: see the module's docstring); check the MD5 of single-part downloads against their
+        ETag.
     """
 
     multipart_threshold: int = 16 * MiB
     part_size: int = 8 * MiB
-    max_concurrency: int = 4
+    max_concurrency: int = 10  # as s3transfer: enough parts in flight to hide each one's latency
     chunk_size: int = 1 * MiB
     checksum: bool = True
 
@@ -144,18 +157,51 @@ def _b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
 
 
-def _file_range_md5(filename: str, offset: int, length: int, chunk: int = MiB) -> bytes:
-    digest = _md5(b"")
-    with open(filename, "rb") as source:
-        source.seek(offset)
-        remaining = length
-        while remaining > 0:
-            block = source.read(min(chunk, remaining))
-            if not block:
-                raise OSError(f"{filename} is shorter than expected (it changed during the upload?)")
-            digest.update(block)
-            remaining -= len(block)
-    return digest.digest()
+def _file_range_md5(filename: str, offset: int, length: int) -> bytes:
+    with _PartReader(filename, offset, length, hashed=True) as part:
+        while part.read(MiB):
+            pass
+    return part.md5()
+
+
+class _PartReader:
+    """``length`` bytes of a file from ``offset``, read by the OBS SDK as it sends them, and hashed
+    (MD5) on the way: a part is read from disk once, and the MD5 is of exactly the bytes sent."""
+
+    def __init__(self, filename: str, offset: int, length: int, *, hashed: bool):
+        self._file = open(filename, "rb", buffering=0)  # noqa: SIM115 (closed by the SDK or by `with`)
+        self._file.seek(offset)
+        self._name = filename
+        self._remaining = length
+        self._digest = _md5(b"") if hashed else None
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._remaining if size < 0 else min(size, self._remaining)
+        block = self._file.read(wanted) if wanted else b""
+        if wanted and not block:
+            # Never send less than the Content-Length announced: the server would wait for the rest.
+            raise OSError(f"{self._name} is shorter than expected (it changed during the upload?)")
+        self._remaining -= len(block)
+        if self._digest is not None:
+            self._digest.update(block)
+        return block
+
+    def md5(self) -> bytes:
+        assert self._digest is not None and not self._remaining, "the part was not read to its end"
+        return self._digest.digest()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> _PartReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _etag(result: Any) -> str:
+    return (getattr(result.body, "etag", None) or "").strip('"')
 
 
 def multipart_etag(part_etags: Iterable[str]) -> str:
@@ -353,13 +399,7 @@ class _Multipart:
                 return parts
             marker = int(body.nextPartNumberMarker or body.parts[-1].partNumber)
 
-    def _acknowledge(self, number: int, etag: str, size: int, expected_md5: bytes | None) -> None:
-        if expected_md5 is not None and etag.lower() != expected_md5.hex():
-            raise HuaweiCloudError(
-                f"part {number} of {self.key!r} was stored with ETag {etag}, not the MD5 of what was sent",
-                service="obs",
-                operation="uploadPart",
-            )
+    def _acknowledge(self, number: int, etag: str, size: int) -> None:
         with self._lock:
             self.etags[number] = etag
             self.sent += 1
@@ -368,8 +408,44 @@ class _Multipart:
         if self.on_part is not None:
             self.on_part(number, size)
 
+    def _send_checked(self, number: int, send: Callable[[], tuple[str, bytes | None]]) -> str:
+        """Run ``send`` (which returns OBS's ETag and the MD5 of what was sent, None unchecked) until
+        the two agree; the part's ETag. A part is invisible until completion, and sending the same
+        number again replaces it: a part altered on the way is simply sent again."""
+        delays = self.session.retry_policy.delays()
+        while True:
+            etag, md5 = send()
+            if md5 is None or etag.lower() == md5.hex():
+                return etag
+            delay = next(delays, None)
+            if delay is None:
+                raise HuaweiCloudError(
+                    f"part {number} of {self.key!r} was stored with ETag {etag}, not the MD5 of what was "
+                    f"sent ({md5.hex()}), at every attempt",
+                    code="BadDigest",
+                    service="obs",
+                    operation="uploadPart",
+                )
+            log.warning(
+                "part %d of obs://%s/%s was stored with ETag %s, not the MD5 sent (%s): sending it again",
+                number,
+                self.bucket,
+                self.key,
+                etag,
+                md5.hex(),
+            )
+            time.sleep(delay)
+
     def upload_bytes_part(self, number: int, data: bytes) -> None:
         digest = _md5(data).digest() if self.config.checksum else None
+        send = functools.partial(self._send_bytes_part, number, data, digest)
+        self._acknowledge(number, self._send_checked(number, send), len(data))
+
+    def upload_file_part(self, number: int, filename: str, offset: int, length: int) -> None:
+        send = functools.partial(self._send_file_part, number, filename, offset, length)
+        self._acknowledge(number, self._send_checked(number, send), length)
+
+    def _send_bytes_part(self, number: int, data: bytes, digest: bytes | None) -> tuple[str, bytes | None]:
         result = self._obs(
             "uploadPart",
             self.client.uploadPart,
@@ -380,24 +456,22 @@ class _Multipart:
             content=data,
             md5=_b64(digest) if digest else None,
         )
-        self._acknowledge(number, (result.body.etag or "").strip('"'), len(data), digest)
+        return _etag(result), digest
 
-    def upload_file_part(self, number: int, filename: str, offset: int, length: int) -> None:
-        digest = _file_range_md5(filename, offset, length) if self.config.checksum else None
-        result = self._obs(
-            "uploadPart",
-            self.client.uploadPart,
-            self.bucket,
-            self.key,
-            number,
-            self.upload_id,
-            content=filename,
-            isFile=True,
-            offset=offset,
-            partSize=length,
-            md5=_b64(digest) if digest else None,
-        )
-        self._acknowledge(number, (result.body.etag or "").strip('"'), length, digest)
+    def _send_file_part(
+        self, number: int, filename: str, offset: int, length: int
+    ) -> tuple[str, bytes | None]:
+        readers: list[_PartReader] = []
+
+        def attempt() -> Any:  # every attempt reads the part afresh
+            readers.append(_PartReader(filename, offset, length, hashed=self.config.checksum))
+            with readers[-1]:
+                return self.client.uploadPart(
+                    self.bucket, self.key, number, self.upload_id, content=readers[-1], partSize=length
+                )
+
+        result = self.session.call_obs(attempt, operation="uploadPart")
+        return _etag(result), readers[-1].md5() if self.config.checksum else None
 
     def complete(self) -> str:
         from obs import CompleteMultipartUploadRequest, CompletePart
@@ -423,7 +497,7 @@ class _Multipart:
                 if existing is not None and existing.etag == expected:
                     return expected
             raise
-        return (getattr(result.body, "etag", None) or expected).strip('"')
+        return _etag(result) or expected
 
     def abort(self) -> None:
         if not self.upload_id:
@@ -477,8 +551,7 @@ def _put_single(
         )
         operation = "putContent"
     result = session.call_obs(call, operation=operation)
-    etag = (getattr(result.body, "etag", None) or "").strip('"')
-    return UploadResult(bucket, key, etag, size)
+    return UploadResult(bucket, key, _etag(result), size)
 
 
 def _plan_parts(size: int, part_size: int) -> list[tuple[int, int, int]]:
@@ -790,6 +863,7 @@ def _fetch_range(
     client = session.obs_client()
     position = start
     delays = session.retry_policy.delays()
+    view = memoryview(bytearray(min(config.chunk_size, end - start + 1)))
     while position <= end:
         header = GetObjectHeader(range=f"bytes={position}-{end}", if_match=f'"{etag}"')
         result = session.call_obs(
@@ -803,15 +877,17 @@ def _fetch_range(
                         "the transfer was cancelled", service="obs", operation="getObject"
                     )
                 try:
-                    chunk = stream.read(min(config.chunk_size, end - position + 1))
+                    # Straight into one buffer per range: no new bytes object per chunk.
+                    received = stream.readinto(view[: end - position + 1])
                 except Exception as exc:
                     raise _Interrupted(f"{type(exc).__name__}: {exc}") from exc
-                if not chunk:
+                if not received:
                     raise _Interrupted(f"the response ended at byte {position} of {start}-{end}")
+                chunk = view[:received]
                 os.pwrite(fd, chunk, position)
                 if digest is not None:
                     digest.update(chunk)
-                position += len(chunk)
+                position += received
         except _Interrupted as broken:
             delay = next(delays, None)
             if delay is None:
@@ -877,25 +953,10 @@ def download_file(
                     service="obs",
                     operation="getObject",
                 )
-            os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_directory(target.parent)
     return DownloadResult(bucket, key, str(target), size, meta.etag, len(ranges))
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
