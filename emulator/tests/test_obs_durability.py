@@ -24,12 +24,12 @@ MIB = 1024 * 1024
 
 
 def stored_blobs(process: EmulatorProcess) -> list[str]:
-    """Every blob the data directory holds: files, and the small blobs inline in the database."""
+    """Every blob the data directory holds: files, and the small and composite blobs in the database."""
     files = [path.name for path in (process.data_dir / "blobs").rglob("*") if path.is_file()]
     database = f"file:{process.data_dir / 'metadata.sqlite3'}?mode=ro"
     with contextlib.closing(sqlite3.connect(database, uri=True)) as db:
-        inline = [row[0] for row in db.execute("SELECT blob_id FROM inline_blobs")]
-    return files + inline
+        rows = db.execute("SELECT blob_id FROM inline_blobs UNION ALL SELECT blob_id FROM composite_blobs")
+        return files + [row[0] for row in rows]
 
 
 def temp_files(process: EmulatorProcess) -> list[Path]:
@@ -200,7 +200,37 @@ def test_multipart_upload_survives_a_crash(fresh_emulator: EmulatorProcess) -> N
     )
     assert done.status == 200
     assert client.getObject("mp-crash", "big", loadStreamInMemory=True).body.buffer == parts[1] + parts[2]
-    assert len(stored_blobs(fresh_emulator)) == 1  # the part blobs went once joined
+    assert len(stored_blobs(fresh_emulator)) == 3  # the object (a composite) and its two parts
+
+
+def test_a_multipart_object_replaced_while_it_is_read_is_read_whole(fresh_emulator: EmulatorProcess) -> None:
+    """A multipart object is a composite of its part blobs: replacing it deletes them, but only once
+    the GET that already started has read them."""
+    boto = s3(fresh_emulator)
+    boto.create_bucket(Bucket="swap", CreateBucketConfiguration={"LocationConstraint": "cn-north-4"})
+    parts = [os.urandom(2 * MIB) for _ in range(4)]
+    upload_id = boto.create_multipart_upload(Bucket="swap", Key="obj")["UploadId"]
+    done = [
+        {
+            "PartNumber": n,
+            "ETag": boto.upload_part(Bucket="swap", Key="obj", PartNumber=n, UploadId=upload_id, Body=data)[
+                "ETag"
+            ],
+        }
+        for n, data in enumerate(parts, start=1)
+    ]
+    boto.complete_multipart_upload(
+        Bucket="swap", Key="obj", UploadId=upload_id, MultipartUpload={"Parts": done}
+    )
+    url = boto.generate_presigned_url("get_object", Params={"Bucket": "swap", "Key": "obj"})
+    with requests.get(url, stream=True, timeout=30) as response:
+        first = response.raw.read(MIB)
+        boto.put_object(Bucket="swap", Key="obj", Body=b"replacement")
+        assert boto.get_object(Bucket="swap", Key="obj")["Body"].read() == b"replacement"
+        rest = response.raw.read()
+    assert first + rest == b"".join(parts)
+    # Once that GET is done, the old parts go: what is left is the new object's blob.
+    assert wait_until(lambda: len(stored_blobs(fresh_emulator)) == 1)
 
 
 def _peak_rss(pid: int) -> int:

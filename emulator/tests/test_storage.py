@@ -12,14 +12,20 @@ import subprocess
 import sys
 import threading
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from huaweicloud_emulator.storage import BlobInfo, BlobStore, MetadataStore, Storage, insert_inline
+from huaweicloud_emulator.storage import (
+    BlobInfo,
+    BlobStore,
+    MetadataStore,
+    Storage,
+    insert_composite,
+    insert_inline,
+)
 from huaweicloud_emulator.storage.blobs import CHUNK_SIZE, INLINE_MAX
 
 CHILD = Path(__file__).with_name("storage_crash_child.py")
@@ -210,8 +216,6 @@ def test_invalid_blob_ids_are_rejected(tmp_path: Path, bad: str) -> None:
         store.open(bad)
     with pytest.raises(ValueError):
         store.delete(bad)
-    with pytest.raises(ValueError):
-        store.concat([store.put_bytes(b"ok").blob_id, bad])
     assert victim.read_bytes() == b"must survive"
     assert tmp_files(tmp_path) == []
 
@@ -227,52 +231,6 @@ def test_open_missing_and_delete(tmp_path: Path) -> None:
     store.delete(info.blob_id)
     assert not store.exists(info.blob_id)
     assert blob_files(tmp_path) == {other.blob_id}
-
-
-def test_concat_is_byte_exact(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path)
-    rng = random.Random(7)
-    parts = [rng.randbytes(n) for n in (CHUNK_SIZE + 17, 1, 0, 5 * 1024 * 1024 + 3, 99_999)]
-    infos = [store.put_bytes(p) for p in parts]
-    ids = [i.blob_id for i in infos]
-    whole = b"".join(parts)
-    joined = store.concat(ids)
-    assert joined not in ids
-    assert read_blob(store, joined) == whole
-    # the parts are untouched; the same part may appear twice
-    assert [read_blob(store, i) for i in ids] == parts
-    twice = store.concat([ids[1], ids[0], ids[1]])
-    assert read_blob(store, twice) == parts[1] + parts[0] + parts[1]
-    assert read_blob(store, store.concat([])) == b""
-    assert tmp_files(tmp_path) == []
-
-
-def test_concat_of_missing_blob_fails_cleanly(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path)
-    a = store.put_bytes(b"a" * 1000)
-    with pytest.raises(FileNotFoundError):
-        store.concat([a.blob_id, "f" * 32])
-    assert tmp_files(tmp_path) == []
-    assert blob_files(tmp_path) == {a.blob_id}
-
-
-def test_concat_memory_does_not_grow_with_blob_size(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path)
-    ids = []
-    chunk = random.Random(3).randbytes(256 * 1024)
-    for _ in range(3):
-        with store.writer() as w:
-            for _ in range(24):  # 6 MiB each, 18 MiB in all
-                w.write(chunk)
-            ids.append(w.commit().blob_id)
-    tracemalloc.start()
-    try:
-        joined = store.concat(ids)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert read_blob(store, joined) == chunk * 72
-    assert peak < CHUNK_SIZE + 1024 * 1024, f"concat peaked at {peak} bytes of Python memory"
 
 
 def test_sweep_removes_tmp_leftovers_and_unreferenced_blobs_only(tmp_path: Path) -> None:
@@ -515,8 +473,6 @@ def test_small_blobs_live_inline_in_the_database(tmp_path: Path) -> None:
         with st.blobs.open(small.blob_id) as f:
             f.seek(INLINE_MAX - 3)
             assert f.read() == b"sss"
-        joined = st.blobs.concat([small.blob_id, large.blob_id])
-        assert read_blob(st.blobs, joined) == b"s" * INLINE_MAX + b"L" * (INLINE_MAX + 1)
         st.blobs.delete(small.blob_id)
         assert not st.blobs.exists(small.blob_id)
         with pytest.raises(FileNotFoundError):
@@ -548,6 +504,68 @@ def test_sweep_removes_unreferenced_inline_blobs(tmp_path: Path) -> None:
         drop = st.blobs.put_bytes(b"drop")
         assert st.blobs.sweep(lambda blob_id: blob_id == keep.blob_id) == 1
         assert st.blobs.exists(keep.blob_id) and not st.blobs.exists(drop.blob_id)
+
+
+def commit_composite(st: Storage, parts: list[BlobInfo]) -> str:
+    """A composite of ``parts``, recorded as the object b/k refers to (as the OBS service does)."""
+    composite = st.blobs.pending_composite([(p.blob_id, p.size) for p in parts])
+    with st.meta.transaction() as db:
+        db.execute("INSERT OR IGNORE INTO buckets(name) VALUES ('b')")
+        insert_composite(db, composite)
+        db.execute("INSERT OR REPLACE INTO objects VALUES ('b', 'k', ?)", (composite.blob_id,))
+    return composite.blob_id
+
+
+def test_a_composite_reads_as_its_parts_joined(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    with Storage(tmp_path) as st:
+        st.meta.register_schema("obs", SCHEMA)
+        # A file part, an inline one, an empty one, a larger file part.
+        datas = [rng.randbytes(n) for n in (CHUNK_SIZE + 17, 1000, 0, 3 * CHUNK_SIZE + 5)]
+        parts = [st.blobs.put_bytes(d) for d in datas]
+        whole = b"".join(datas)
+        files_before = blob_files(tmp_path)
+        blob_id = commit_composite(st, parts)
+        assert blob_files(tmp_path) == files_before  # nothing was copied
+        assert st.blobs.exists(blob_id)
+        with st.blobs.open(blob_id) as f:
+            assert f.read() == whole
+            for _ in range(20):  # reads across part boundaries return all they are asked for
+                start = rng.randrange(len(whole))
+                length = rng.randrange(1, 2 * CHUNK_SIZE)
+                assert f.seek(start) == start
+                assert f.read(length) == whole[start : start + length]
+            assert f.seek(0, os.SEEK_END) == len(whole) and f.read(10) == b""
+
+
+def test_a_deleted_composite_takes_its_parts_once_its_last_reader_is_done(tmp_path: Path) -> None:
+    with Storage(tmp_path) as st:
+        st.meta.register_schema("obs", SCHEMA)
+        datas = [b"a" * (INLINE_MAX + 1), b"b" * 10, b"c" * (INLINE_MAX + 2)]
+        parts = [st.blobs.put_bytes(d) for d in datas]
+        blob_id = commit_composite(st, parts)
+        reader = st.blobs.open(blob_id)
+        st.blobs.delete(blob_id)  # the object was replaced while being read
+        assert not st.blobs.exists(blob_id)
+        assert all(st.blobs.exists(p.blob_id) for p in parts)  # the reader still needs them
+        assert reader.read() == b"".join(datas)
+        reader.close()
+        assert not any(st.blobs.exists(p.blob_id) for p in parts)
+        assert blob_files(tmp_path) == set()
+
+
+def test_sweep_keeps_the_parts_of_referenced_composites_only(tmp_path: Path) -> None:
+    with Storage(tmp_path) as st:
+        st.meta.register_schema("obs", SCHEMA)
+        kept_parts = [st.blobs.put_bytes(b"k" * (INLINE_MAX + 1)), st.blobs.put_bytes(b"small")]
+        kept = commit_composite(st, kept_parts)
+        lost_parts = [st.blobs.put_bytes(b"x" * (INLINE_MAX + 1)), st.blobs.put_bytes(b"tiny")]
+        lost = st.blobs.pending_composite([(p.blob_id, p.size) for p in lost_parts])
+        with st.meta.transaction() as db:  # committed, then the crash came before an object used it
+            insert_composite(db, lost)
+        assert st.blobs.sweep(lambda blob_id: blob_id == kept) == 3  # the composite and its parts
+        assert read_blob(st.blobs, kept) == b"k" * (INLINE_MAX + 1) + b"small"
+        assert not any(st.blobs.exists(b) for b in (lost.blob_id, *(p.blob_id for p in lost_parts)))
 
 
 def test_closed_store_refuses_work(tmp_path: Path) -> None:

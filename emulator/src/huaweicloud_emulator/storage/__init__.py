@@ -12,10 +12,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .blobs import BlobInfo, BlobStore, BlobWriter, _fsync_dir, insert_inline
+from .blobs import (
+    BlobInfo,
+    BlobStore,
+    BlobWriter,
+    Composite,
+    _fsync_dir,
+    insert_composite,
+    insert_inline,
+)
 from .metadata import MetadataStore
 
-__all__ = ["BlobInfo", "BlobStore", "BlobWriter", "MetadataStore", "Storage", "insert_inline"]
+__all__ = [
+    "BlobInfo",
+    "BlobStore",
+    "BlobWriter",
+    "Composite",
+    "MetadataStore",
+    "Storage",
+    "insert_composite",
+    "insert_inline",
+]
 
 METADATA_FILENAME = "metadata.sqlite3"
 

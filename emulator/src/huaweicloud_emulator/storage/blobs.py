@@ -16,6 +16,11 @@ group-committed transaction (see :meth:`MetadataStore.write`) instead of a file 
 rename and directory fsync: small PUTs are several times faster. Readers do not see the difference:
 ``open`` returns a seekable file object either way, and ``delete`` and ``sweep`` handle both.
 
+Composite blobs (:mod:`.composite`): ``pending_composite(parts)`` makes a blob that is other blobs
+joined, recorded as one row (``composite_blobs``) by the transaction that refers to it
+(``insert_composite``); it owns its parts, which ``delete`` removes with it and ``sweep`` keeps while
+it is referenced.
+
 Commit protocol (what every service follows to survive ``kill -9``):
 
 1. ``BlobStore.writer()`` streams the body to ``tmp/`` on the same filesystem, computing MD5 and
@@ -43,9 +48,9 @@ store is opened, so commits never race to create a directory.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import io
+import json
 import os
 import random
 import re
@@ -56,23 +61,33 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
+from .composite import CompositeReader, Pins
 from .metadata import MetadataStore
 
-__all__ = ["CHUNK_SIZE", "INLINE_MAX", "BlobInfo", "BlobStore", "BlobWriter", "insert_inline"]
+__all__ = [
+    "CHUNK_SIZE",
+    "INLINE_MAX",
+    "BlobInfo",
+    "BlobStore",
+    "BlobWriter",
+    "Composite",
+    "insert_composite",
+    "insert_inline",
+]
 
-#: Size of the buffer used to copy blobs (concat); memory use does not depend on the blob size.
+#: Size of the buffer used to copy blobs; memory use does not depend on the blob size.
 CHUNK_SIZE = 1024 * 1024
-#: Bytes one ``copy_file_range`` call may copy (concat); the kernel copies them in its own pages.
-COPY_RANGE_BYTES = 64 * 1024 * 1024
-_NO_COPY_FILE_RANGE = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}
 #: The largest blob ``put_bytes`` keeps in the metadata database (when the store has one).
 INLINE_MAX = 64 * 1024
 
 _BLOB_ID = re.compile(r"[0-9a-f]{32}")
 _FANOUT = [f"{i:02x}" for i in range(256)]
-_INLINE_SCHEMA = "CREATE TABLE IF NOT EXISTS inline_blobs (blob_id TEXT PRIMARY KEY, data BLOB NOT NULL)"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inline_blobs (blob_id TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS composite_blobs (blob_id TEXT PRIMARY KEY, parts TEXT NOT NULL);
+"""
 _DELETE_INLINE = "DELETE FROM inline_blobs WHERE blob_id = ?"
 _ids = random.Random(os.urandom(32))
 
@@ -90,22 +105,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _copy_all(src: BinaryIO, out: BinaryIO) -> None:
-    """Append the rest of ``src`` to the unbuffered ``out``: by the kernel when both are files."""
-    if isinstance(src, io.BufferedReader):
-        try:
-            while os.copy_file_range(src.fileno(), out.fileno(), COPY_RANGE_BYTES):
-                pass
-            return
-        except OSError as exc:  # both offsets moved together: the fallback goes on where this stopped
-            if exc.errno not in _NO_COPY_FILE_RANGE:
-                raise
-    while chunk := src.read(CHUNK_SIZE):
-        view = memoryview(chunk)
-        while view:  # an unbuffered write may take less than it was given
-            view = view[os.write(out.fileno(), view) :]
 
 
 def _is_blob_id(name: str) -> bool:
@@ -126,6 +125,25 @@ class BlobInfo:
     md5_hex: str
     sha256_hex: str | None
     inline: bytes | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Composite:
+    """A blob that is ``parts`` (blob id, size) joined, for the transaction that refers to it to record
+    (``insert_composite``)."""
+
+    blob_id: str
+    parts: tuple[tuple[str, int], ...]
+
+    @property
+    def size(self) -> int:
+        return sum(size for _, size in self.parts)
+
+
+def insert_composite(db: sqlite3.Connection, composite: Composite) -> None:
+    db.execute(
+        "INSERT INTO composite_blobs VALUES (?, ?)", (composite.blob_id, json.dumps(composite.parts))
+    )
 
 
 def insert_inline(db: sqlite3.Connection, blob: BlobInfo) -> None:
@@ -217,8 +235,9 @@ class BlobStore:
     def __init__(self, root: Path, meta: MetadataStore | None = None) -> None:
         self.root = Path(root)
         self._meta = meta
+        self._pins = Pins()
         if meta is not None:
-            meta.register_schema("inline_blobs", _INLINE_SCHEMA)
+            meta.register_schema("blobs", _SCHEMA)
         self.tmp_dir = self.root / "tmp"
         self.blobs_dir = self.root / "blobs"
         self.root.mkdir(parents=True, exist_ok=True)
@@ -298,8 +317,18 @@ class BlobStore:
         rows = self._meta.query("SELECT data FROM inline_blobs WHERE blob_id = ?", (blob_id,))
         return rows[0]["data"] if rows else None
 
+    def _composite_parts(self, blob_id: str) -> list[tuple[str, int]] | None:
+        if self._meta is None:
+            return None
+        rows = self._meta.query("SELECT parts FROM composite_blobs WHERE blob_id = ?", (blob_id,))
+        return [(part, size) for part, size in json.loads(rows[0]["parts"])] if rows else None
+
     def exists(self, blob_id: str) -> bool:
-        return self.path(blob_id).is_file() or self._inline(blob_id) is not None
+        return (
+            self.path(blob_id).is_file()
+            or self._inline(blob_id) is not None
+            or self._composite_parts(blob_id) is not None
+        )
 
     def open(self, blob_id: str) -> BinaryIO:
         """Open a blob read-only (seekable). Raises FileNotFoundError if it does not exist."""
@@ -308,38 +337,46 @@ class BlobStore:
             return open(path, "rb")
         except FileNotFoundError:
             data = self._inline(blob_id)
-            if data is None:
+            if data is not None:
+                return io.BytesIO(data)
+            parts = self._composite_parts(blob_id)
+            if parts is None:
                 raise
-            return io.BytesIO(data)
+        self._pins.pin(blob_id)
+        reader = CompositeReader(parts, self.open, lambda: self._delete_all(self._pins.unpin(blob_id)))
+        return cast(BinaryIO, reader)
 
-    def concat(self, blob_ids: Sequence[str]) -> str:
-        """A new blob holding the blobs' contents in order; returns its id.
-
-        The kernel copies file blobs (``copy_file_range``: no bytes pass through Python, in constant
-        memory), and no digest is computed: a multipart object's ETag derives from its parts' MD5s.
-        """
-        for blob_id in blob_ids:  # validate every id before writing anything
+    def pending_composite(self, parts: Sequence[tuple[str, int]]) -> Composite:
+        """A new blob that is the blobs ``parts`` (id, size) joined, without copying a byte; it takes
+        them over. Recorded by the caller's transaction (``insert_composite``)."""
+        if self._meta is None:
+            raise RuntimeError("composite blobs need a metadata store")
+        for blob_id, _ in parts:  # validate every id before anything refers to them
             self.path(blob_id)
-        tmp_path, out = self.create_temp()
-        try:
-            for blob_id in blob_ids:
-                with self.open(blob_id) as src:
-                    _copy_all(src, out)
-            return self.install(tmp_path, out)
-        except BaseException:
-            out.close()
-            tmp_path.unlink(missing_ok=True)
-            raise
+        return Composite(_new_id(), tuple(parts))
 
     def delete(self, blob_id: str) -> None:
-        """Remove a blob; a missing blob is not an error. Not fsynced: a lost delete is swept later."""
+        """Remove a blob (a composite with its parts); a missing blob is not an error. Not fsynced: a
+        lost delete is swept later."""
         try:
             os.unlink(self.path(blob_id))
         except FileNotFoundError:
-            if self._meta is not None:
-                self._meta.write(
-                    lambda db: db.execute("DELETE FROM inline_blobs WHERE blob_id = ?", (blob_id,))
-                )
+            if self._meta is None:
+                return
+
+            def forget(db: sqlite3.Connection) -> list[str]:
+                db.execute(_DELETE_INLINE, (blob_id,))
+                row = db.execute(
+                    "DELETE FROM composite_blobs WHERE blob_id = ? RETURNING parts", (blob_id,)
+                ).fetchone()
+                return [part for part, _ in json.loads(row[0])] if row else []
+
+            parts = self._meta.write(forget)
+            self._delete_all(self._pins.release_or_defer(blob_id, parts))
+
+    def _delete_all(self, blob_ids: list[str]) -> None:
+        for blob_id in blob_ids:
+            self.delete(blob_id)
 
     def sweep(self, referenced: Callable[[str], bool]) -> int:
         """Empty ``tmp/`` and delete every blob for which ``referenced(blob_id)`` is false.
@@ -348,7 +385,7 @@ class BlobStore:
         by a metadata transaction would be removed). Returns the number of files removed (temp
         leftovers plus unreferenced blobs). Files in ``blobs/`` whose names are not blob ids are left.
         """
-        removed = 0
+        removed, referenced = self._sweep_composites(referenced)
         for entry in os.scandir(self.tmp_dir):
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
@@ -373,3 +410,16 @@ class BlobStore:
                     db.executemany(_DELETE_INLINE, orphans)
             removed += len(orphans)
         return removed
+
+    def _sweep_composites(self, referenced: Callable[[str], bool]) -> tuple[int, Callable[[str], bool]]:
+        """Drop the unreferenced composites; the predicate extended to the parts of those kept."""
+        if self._meta is None:
+            return 0, referenced
+        rows = self._meta.query("SELECT blob_id, parts FROM composite_blobs")
+        kept = [row for row in rows if referenced(row["blob_id"])]
+        orphans = [(row["blob_id"],) for row in rows if row not in kept]
+        held = {part for row in kept for part, _ in json.loads(row["parts"])}
+        if orphans:
+            with self._meta.transaction() as db:
+                db.executemany("DELETE FROM composite_blobs WHERE blob_id = ?", orphans)
+        return len(orphans), lambda blob_id: blob_id in held or referenced(blob_id)

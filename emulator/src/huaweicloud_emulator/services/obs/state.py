@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...storage import BlobInfo, MetadataStore, insert_inline
+from ...storage import BlobInfo, Composite, MetadataStore, insert_composite, insert_inline
 from .errors import ObsError, no_such_bucket, no_such_key, no_such_upload
 
 SCHEMA = """
@@ -452,8 +452,11 @@ class ObsState:
         )
         return [_part(row) for row in rows]
 
-    def complete_upload(self, upload: Upload, used: Sequence[Part], record: ObjectRecord) -> list[str]:
-        """Make the object and forget the upload if its parts are still those ``record`` was built from."""
+    def complete_upload(
+        self, upload: Upload, used: Sequence[Part], record: ObjectRecord, composite: Composite | None
+    ) -> list[str]:
+        """Make the object (recording ``composite``, the used parts joined, when there are several) and
+        forget the upload, if its parts are still those ``record`` was built from."""
         with self.meta.transaction() as db:
             if (
                 db.execute("SELECT 1 FROM obs_uploads WHERE upload_id = ?", (upload.upload_id,)).fetchone()
@@ -472,10 +475,14 @@ class ObsState:
                     "ConcurrentModification",
                     "A part of this upload was replaced while it was being completed; retry.",
                 )
+            if composite is not None:
+                insert_composite(db, composite)
             old = self._write_object(db, record)
             db.execute("DELETE FROM obs_parts WHERE upload_id = ?", (upload.upload_id,))
             db.execute("DELETE FROM obs_uploads WHERE upload_id = ?", (upload.upload_id,))
-            return self._garbage(db, [*current.values(), *([old] if old else [])])
+            in_object = {p.blob_id for p in used}  # the object's blob now, or its composite's parts
+            unused = [blob_id for blob_id in current.values() if blob_id not in in_object]
+            return self._garbage(db, [*unused, *([old] if old else [])])
 
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> list[str]:
         with self.meta.transaction() as db:
