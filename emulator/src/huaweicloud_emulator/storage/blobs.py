@@ -23,9 +23,10 @@ it is referenced.
 
 Commit protocol (what every service follows to survive ``kill -9``):
 
-1. ``BlobStore.writer()`` streams the body to ``tmp/`` on the same filesystem, computing MD5 and
-   SHA-256 as it goes (``BlobWriter.write``).
-   (An inline blob is one committed row instead: steps 1-2 in one transaction.)
+1. ``BlobStore.writer()`` streams the body to ``tmp/`` on the same filesystem, computing MD5 (and
+   SHA-256 unless told not to) as it goes (``BlobWriter.write``). A small body given whole is no file:
+   ``pending_inline`` hands it to the transaction of step 3, which stores it with the reference
+   (``insert_inline``); ``put_bytes`` stores it in a transaction of its own.
 2. ``BlobWriter.commit()`` flushes and fsyncs the file, renames it to ``blobs/<fan-out>/<blob_id>`` and
    fsyncs the fan-out directory, so that the name is durable before anything refers to it.
 3. The service runs one ``MetadataStore.transaction()`` that maps its key to the blob id (with the

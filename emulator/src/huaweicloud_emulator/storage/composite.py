@@ -57,20 +57,41 @@ class CompositeReader(io.RawIOBase):
         self._position = base + offset
         return self._position
 
+    def read(self, size: int | None = -1) -> bytes:
+        # Whole part reads come straight from the part's file: one copy, as for a plain blob.
+        wanted = self.size - self._position if size is None or size < 0 else size
+        blocks = []
+        while wanted > 0 and self._position < self.size:
+            part, here = self._at_position(wanted)
+            block = part.read(here)
+            self._advance(len(block))
+            blocks.append(block)
+            wanted -= len(block)
+        return blocks[0] if len(blocks) == 1 else b"".join(blocks)
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         view = memoryview(buffer).cast("B")
         filled = 0
         while filled < len(view) and self._position < self.size:
-            index = bisect.bisect_right(self._starts, self._position) - 1
-            part = self._part(index)
-            part.seek(self._position - self._starts[index])
-            wanted = min(len(view) - filled, self._starts[index + 1] - self._position)
-            got = part.readinto(view[filled : filled + wanted])  # type: ignore[attr-defined]
-            if not got:
-                raise OSError(f"part {index + 1} of a composite blob is shorter than recorded")
+            part, here = self._at_position(len(view) - filled)
+            got = part.readinto(view[filled : filled + here])  # type: ignore[attr-defined]
+            self._advance(got)
             filled += got
-            self._position += got
         return filled
+
+    def _at_position(self, wanted: int) -> tuple[BinaryIO, int]:
+        """The part holding the current position, sought there, and how much of ``wanted`` it holds."""
+        index = bisect.bisect_right(self._starts, self._position) - 1
+        part = self._part(index)
+        offset = self._position - self._starts[index]
+        if part.tell() != offset:
+            part.seek(offset)
+        return part, min(wanted, self._starts[index + 1] - self._position)
+
+    def _advance(self, count: int) -> None:
+        if not count:
+            raise OSError("a part of a composite blob is shorter than recorded")
+        self._position += count
 
     def _part(self, index: int) -> BinaryIO:
         if self._current is None or self._current[0] != index:

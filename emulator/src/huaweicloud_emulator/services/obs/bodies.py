@@ -106,6 +106,12 @@ def _copy_blob_into(blobs: BlobStore, blob_id: str, writer: BlobWriter) -> None:
             writer.write(chunk)
 
 
+def is_small(request: Request) -> bool:
+    """A body small enough to be taken whole in memory (``receive_blob``)."""
+    length = declared_length(request)
+    return length is not None and length <= SMALL_BODY
+
+
 async def receive_blob(
     request: Request, blobs: BlobStore, *, prepend_blob: str | None = None, check_digests: bool = True
 ) -> BlobInfo:
@@ -121,7 +127,7 @@ async def receive_blob(
     # SHA-256 only for a v4 signed payload (boto3 over http): OBS and unsigned payloads declare none.
     sha256 = check_digests and _declared_sha256(request) is not None
     digests = _BodyDigests(sha256=sha256) if prepend_blob is not None else None
-    if prepend_blob is None and expected_length is not None and expected_length <= SMALL_BODY:
+    if prepend_blob is None and is_small(request):
         # Small bodies are taken whole: the hops of the streamed path would cost more than the write.
         # The smallest are not stored here at all but by the commit that refers to them (pending_inline).
         body = await request.body(SMALL_BODY)

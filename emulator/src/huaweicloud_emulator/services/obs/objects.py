@@ -10,7 +10,7 @@ from urllib.parse import quote, unquote_plus
 from ...http import Response
 from ...storage import BlobInfo, BlobStore
 from . import tagging
-from .bodies import blob_chunks, drain, read_small_body, receive_blob
+from .bodies import blob_chunks, drain, is_small, read_small_body, receive_blob
 from .buckets import require_bucket
 from .call import Call
 from .errors import ObsError, invalid_argument, malformed_xml, no_such_bucket, no_such_key
@@ -42,7 +42,8 @@ async def put_object(call: Call) -> Response:
     headers = stored_headers(request)
     metadata = user_metadata(request)
     tags = tagging.parse_header(prefixed(request, "tagging"))
-    require_bucket(call)
+    if not is_small(request):  # refuse before taking in a large body; the commit checks anyway
+        require_bucket(call)
     info = await receive_blob(request, call.backend.blobs)
     record = ObjectRecord(
         call.bucket, call.key, info.blob_id, info.size, info.md5_hex, time.time(), headers, metadata, tags
