@@ -108,6 +108,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+# hashlib releases the GIL for updates of this many bytes or more (HASHLIB_GIL_MINSIZE).
+_GIL_FREE_HASH_BYTES = 2048
+
+
+def _hash_holding_gil(digest: hashlib._Hash, data: bytes | bytearray | memoryview) -> str:
+    view = memoryview(data)
+    for start in range(0, len(view), _GIL_FREE_HASH_BYTES - 1):
+        digest.update(view[start : start + _GIL_FREE_HASH_BYTES - 1])
+    return digest.hexdigest()
+
+
 def _is_blob_id(name: str) -> bool:
     return _BLOB_ID.fullmatch(name) is not None
 
@@ -293,16 +304,19 @@ class BlobStore:
             w.write(data)
             return w.commit()
 
-    def pending_inline(self, data: bytes | bytearray | memoryview) -> BlobInfo | None:
+    def pending_inline(self, data: bytes | bytearray | memoryview, *, sha256: bool = True) -> BlobInfo | None:
         """A small blob for the transaction that will refer to it to store (``insert_inline``): one
-        commit for both. None when ``data`` is too large to inline or the store has no database."""
+        commit for both. None when ``data`` is too large to inline or the store has no database.
+
+        Cheap enough for the event loop: hashed in slices too short for hashlib to release the GIL,
+        which the event loop thread would then have to win back from busy worker threads."""
         if self._meta is None or len(data) > INLINE_MAX:
             return None
         return BlobInfo(
             blob_id=_new_id(),
             size=len(data),
-            md5_hex=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-            sha256_hex=hashlib.sha256(data).hexdigest(),
+            md5_hex=_hash_holding_gil(hashlib.md5(usedforsecurity=False), data),
+            sha256_hex=_hash_holding_gil(hashlib.sha256(), data) if sha256 else None,
             inline=bytes(data),
         )
 

@@ -132,7 +132,7 @@ async def receive_blob(
         # The smallest are not stored here at all but by the commit that refers to them (pending_inline).
         body = await request.body(SMALL_BODY)
         _check_received(len(body), expected_length)
-        pending = blobs.pending_inline(body)
+        pending = blobs.pending_inline(body, sha256=sha256)
         info = pending if pending is not None else await asyncio.to_thread(blobs.put_bytes, body)
     else:
         info = await _stream_into_blob(request, blobs, prepend_blob, digests, expected_length, sha256)
