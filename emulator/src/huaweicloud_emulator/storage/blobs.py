@@ -354,10 +354,12 @@ class BlobStore:
             data = self._inline(blob_id)
             if data is not None:
                 return io.BytesIO(data)
-            parts = self._composite_parts(blob_id)
-            if parts is None:
-                raise
+        # Pinned before its parts are looked up: a delete from then on leaves them to this reader.
         self._pins.pin(blob_id)
+        parts = self._composite_parts(blob_id)
+        if parts is None:
+            self._delete_all(self._pins.unpin(blob_id))
+            raise FileNotFoundError(f"no blob {blob_id}")
         reader = CompositeReader(parts, self.open, lambda: self._delete_all(self._pins.unpin(blob_id)))
         return cast(BinaryIO, reader)
 
