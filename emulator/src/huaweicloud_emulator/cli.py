@@ -15,6 +15,7 @@ from .faults import Fault
 
 READY_PREFIX = "huaweicloud-emulator listening on "
 WORKER_THREADS = 16
+GIL_SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +81,9 @@ async def serve(args: argparse.Namespace, faults: dict[str, Fault]) -> None:
     # The worker threads mostly wait for the disk (fsync, SQLite commits), not for the CPU: more of them
     # than asyncio's default (cores + 4) let more concurrent writes share one group commit.
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS))
+    # Each time the event loop thread comes back from a blocking call it queues for the GIL behind
+    # those threads; a shorter switch interval hands it over sooner (+10-20% small PUTs/s here).
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     emulator = Emulator(
         EmulatorConfig(
