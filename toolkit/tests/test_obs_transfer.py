@@ -202,8 +202,13 @@ def test_a_text_stream_is_refused_clearly(session: Session, bucket: str) -> None
         tobs.upload_fileobj(session, io.StringIO("text"), bucket, "t")  # type: ignore[arg-type]
 
 
-def fail_after_first_part(emulator: EmulatorProcess):
-    """An on_part callback: once OBS acknowledged a part, the next request to OBS is refused (403)."""
+def upload_failing_after_first_part(
+    emulator: EmulatorProcess, big_file: Path, *, resumable: bool
+) -> tuple[Session, str, HuaweiCloudError]:
+    """Upload ``big_file`` into a new bucket; once OBS acknowledged a part, the next request to OBS is
+    refused (403). Returns the session, the bucket and the error the upload raised."""
+    session = make_session(emulator, NO_RETRIES)
+    bucket = new_bucket(session)
     armed = threading.Event()
 
     def on_part(number: int, size: int) -> None:
@@ -211,24 +216,17 @@ def fail_after_first_part(emulator: EmulatorProcess):
             armed.set()
             emulator.set_fault("obs", fail_next=1, status=403, code="AccessDenied")
 
-    return on_part
+    with pytest.raises(HuaweiCloudError) as failed:
+        tobs.upload_file(
+            session, big_file, bucket, "big.bin", config=SMALL_PARTS, resumable=resumable, on_part=on_part
+        )
+    return session, bucket, failed.value
 
 
 def test_a_failed_upload_resumes_sending_only_the_missing_parts(
     fresh_emulator: EmulatorProcess, big_file: Path
 ) -> None:
-    session = make_session(fresh_emulator, NO_RETRIES)
-    bucket = new_bucket(session)
-    with pytest.raises(HuaweiCloudError):
-        tobs.upload_file(
-            session,
-            big_file,
-            bucket,
-            "big.bin",
-            config=SMALL_PARTS,
-            resumable=True,
-            on_part=fail_after_first_part(fresh_emulator),
-        )
+    session, bucket, _ = upload_failing_after_first_part(fresh_emulator, big_file, resumable=True)
 
     # Nothing visible, the upload and its checkpoint kept.
     assert tobs.head_object(session, bucket, "big.bin") is None
@@ -298,18 +296,7 @@ def test_an_upload_resumes_after_the_server_was_killed(
 def test_a_changed_source_starts_over_and_aborts_the_stale_upload(
     fresh_emulator: EmulatorProcess, big_file: Path
 ) -> None:
-    session = make_session(fresh_emulator, NO_RETRIES)
-    bucket = new_bucket(session)
-    with pytest.raises(HuaweiCloudError):
-        tobs.upload_file(
-            session,
-            big_file,
-            bucket,
-            "big.bin",
-            config=SMALL_PARTS,
-            resumable=True,
-            on_part=fail_after_first_part(fresh_emulator),
-        )
+    session, bucket, _ = upload_failing_after_first_part(fresh_emulator, big_file, resumable=True)
     (stale,) = tobs.iter_multipart_uploads(session, bucket)
     new_content = os.urandom(SIZE)
     big_file.write_bytes(new_content)
@@ -322,18 +309,8 @@ def test_a_changed_source_starts_over_and_aborts_the_stale_upload(
 
 
 def test_a_failed_upload_without_resume_is_aborted(fresh_emulator: EmulatorProcess, big_file: Path) -> None:
-    session = make_session(fresh_emulator, NO_RETRIES)
-    bucket = new_bucket(session)
-    with pytest.raises(HuaweiCloudError) as failed:
-        tobs.upload_file(
-            session,
-            big_file,
-            bucket,
-            "big.bin",
-            config=SMALL_PARTS,
-            on_part=fail_after_first_part(fresh_emulator),
-        )
-    assert failed.value.operation == "uploadPart"
+    session, bucket, error = upload_failing_after_first_part(fresh_emulator, big_file, resumable=False)
+    assert error.operation == "uploadPart"
     assert tobs.head_object(session, bucket, "big.bin") is None  # no partial object
     assert list(tobs.iter_multipart_uploads(session, bucket)) == []  # and no parts left behind
     assert not tobs.checkpoint_path_for(big_file).exists()
