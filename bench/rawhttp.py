@@ -29,6 +29,21 @@ def _head(host: str, port: int, method: str, path: str, headers: dict[str, str])
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+def parse_head(head: bytes) -> tuple[int, int, bool]:
+    """A response head's status, Content-Length and whether the server closes the connection after it
+    (moto, on werkzeug, answers every request so: reconnect for the next one)."""
+    status = int(head.split(b" ", 2)[1])
+    length, closing = 0, False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection" and value.strip().lower() == b"close":
+            closing = True
+    return status, length, closing
+
+
 class Connection:
     """One keep-alive connection; ``request`` returns (status, body bytes received and dropped)."""
 
@@ -63,16 +78,7 @@ class Connection:
                 raise ConnectionError("server closed the connection")
             data += chunk
         head, _, rest = data.partition(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        length = 0
-        closing = False
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection" and value.strip().lower() == b"close":
-                closing = True  # moto (werkzeug) answers each request so: reconnect for the next one
+        status, length, closing = parse_head(head)
         if method == "HEAD":
             length = 0
         taken = min(length, len(rest))
@@ -121,16 +127,7 @@ async def _load(host: str, port: int, requests: Sequence[bytes], total: int, con
                 issued += 1
                 writer.write(request)
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
-                status = int(head.split(b" ", 2)[1])
-                length = 0
-                closing = False
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    name = name.strip().lower()
-                    if name == b"content-length":
-                        length = int(value)
-                    elif name == b"connection" and value.strip().lower() == b"close":
-                        closing = True
+                status, length, closing = parse_head(head)
                 if length:
                     await asyncio.wait_for(reader.readexactly(length), TIMEOUT)
                 done += 1

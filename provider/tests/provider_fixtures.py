@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -39,3 +40,19 @@ def hook_maker(monkeypatch: pytest.MonkeyPatch, hook_class: type[HookT]) -> Call
         return hook_class(huaweicloud_conn_id=conn_id)
 
     return make
+
+
+def run_in_thread(operator: Any, context: dict | None = None) -> tuple[threading.Thread, list]:
+    """Start ``operator.execute`` in a thread (to kill it meanwhile); the list receives its return value
+    or the exception it raised."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(operator.execute(context or {}))
+        except BaseException as error:
+            outcome.append(error)
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    return runner, outcome

@@ -9,12 +9,12 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+from provider_fixtures import run_in_thread
 
 from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.transfers.local_to_obs import LocalFilesystemToOBSOperator
@@ -181,20 +181,6 @@ def test_a_failed_download_leaves_the_target_as_it_was(hook: OBSHook, bucket: st
 
 
 # on_kill ----------------------------------------------------------------------------------------------
-
-
-def run_in_thread(operator) -> tuple[threading.Thread, list]:
-    outcome: list = []
-
-    def run() -> None:
-        try:
-            outcome.append(operator.execute(CONTEXT))
-        except BaseException as error:
-            outcome.append(error)
-
-    runner = threading.Thread(target=run)
-    runner.start()
-    return runner, outcome
 
 
 def test_on_kill_stops_transfers_and_leaves_nothing_half_written(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 import time
 import tracemalloc
 import uuid
@@ -19,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from airflow.sdk.exceptions import AirflowException
 from postgres_server import PostgresServer, postgres  # noqa: F401 - the session fixture
-from provider_fixtures import emulator_connection
+from provider_fixtures import emulator_connection, run_in_thread
 
 from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.transfers.sql_to_obs import SqlToOBSOperator
@@ -328,16 +327,7 @@ def test_on_kill_cancels_the_query_and_writes_nothing(hook: OBSHook, bucket: str
         sql="SELECT pg_sleep(60), 1 AS one",
         dest_key=f"obs://{bucket}/slow.csv",
     )
-    outcome: list = []
-
-    def run() -> None:
-        try:
-            outcome.append(operator.execute(CONTEXT))
-        except BaseException as error:
-            outcome.append(error)
-
-    runner = threading.Thread(target=run)
-    runner.start()
+    runner, outcome = run_in_thread(operator, CONTEXT)
     deadline = time.monotonic() + 20
     while operator._db_connection is None and time.monotonic() < deadline:
         time.sleep(0.05)
