@@ -35,7 +35,7 @@ import mimetypes
 import shutil
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
@@ -421,26 +421,33 @@ class OBSFileSystem(AbstractFileSystem):
     def _content_type(key: str, kwargs: Mapping[str, Any]) -> str | None:
         return kwargs.get("content_type") or kwargs.get("ContentType") or mimetypes.guess_type(key)[0]
 
+    def _upload(
+        self, path: str, upload: Callable[..., Any], source: Any, mode: str, kwargs: Mapping[str, Any]
+    ) -> None:
+        """``upload`` (a toolkit upload function) ``source`` to ``path``; ``mode="create"`` refuses an
+        existing object."""
+        bucket, key = self.split_path(path)
+        if mode == "create" and self._head(bucket, key) is not None:
+            raise FileExistsError(errno.EEXIST, "The object exists already", f"obs://{path}")
+        _call(
+            path,
+            upload,
+            self.session,
+            source,
+            bucket,
+            key,
+            config=self.transfer_config,
+            metadata=kwargs.get("metadata"),
+            content_type=self._content_type(key, kwargs),
+        )
+
     def pipe_file(self, path: str, value: bytes, mode: str = "overwrite", **kwargs: Any) -> None:
         """Write ``value`` as the object: one PUT, or a parallel multipart upload above the transfer
         config's ``multipart_threshold``."""
         from huaweicloud_toolkit.obs import upload_fileobj
 
-        bucket, key = self.split_path(path)
-        if mode == "create" and self._head(bucket, key) is not None:
-            raise FileExistsError(errno.EEXIST, "The object exists already", f"obs://{path}")
         with io.BytesIO(value) as stream:
-            _call(
-                path,
-                upload_fileobj,
-                self.session,
-                stream,
-                bucket,
-                key,
-                config=self.transfer_config,
-                metadata=kwargs.get("metadata"),
-                content_type=self._content_type(key, kwargs),
-            )
+            self._upload(path, upload_fileobj, stream, mode, kwargs)
 
     def put_file(
         self, lpath: str, rpath: str, callback: Any = None, mode: str = "overwrite", **kwargs: Any
@@ -454,20 +461,7 @@ class OBSFileSystem(AbstractFileSystem):
         if os.path.isdir(lpath):
             self.makedirs(rpath, exist_ok=True)
             return
-        bucket, key = self.split_path(rpath)
-        if mode == "create" and self._head(bucket, key) is not None:
-            raise FileExistsError(errno.EEXIST, "The object exists already", f"obs://{rpath}")
-        _call(
-            rpath,
-            upload_file,
-            self.session,
-            lpath,
-            bucket,
-            key,
-            config=self.transfer_config,
-            metadata=kwargs.get("metadata"),
-            content_type=self._content_type(key, kwargs),
-        )
+        self._upload(rpath, upload_file, lpath, mode, kwargs)
 
     def touch(self, path: str, truncate: bool = True, **kwargs: Any) -> None:
         if not truncate and self.exists(path):
