@@ -8,11 +8,12 @@ servers' own (ceiling: wrk against the do-nothing server).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from bench import drivers
 from bench.clients import presign, s3_client, server_spec
-from bench.context import Bench
+from bench.context import Bench, fastest, samples
 from bench.report import Row, Target, attempt
 
 GROUP = "Small objects: 4 KiB puts and gets, emulator vs moto"
@@ -21,7 +22,7 @@ SERVERS = ("emulator", "moto")
 
 def rows(bench: Bench) -> list[Row]:
     settings = bench.settings
-    count, clients = settings.small_count, settings.clients
+    count, clients, rounds = settings.small_count, settings.clients, settings.small_rounds
     out: list[Row] = []
     for client in ("boto3", "wrk"):
         for op in ("put", "get"):
@@ -34,63 +35,68 @@ def rows(bench: Bench) -> list[Row]:
                     target = Target("ratio", ">=", 5.0)
                 width = f"{clients} threads" if client == "boto3" else f"{clients} connections"
                 how = "boto3" if client == "boto3" else "presigned URLs (wrk)"
-                label = f"{count:,} {op.upper()}s, {width}, {how}"
+                label = f"{count:,} {op.upper()}s in {rounds} rounds, {width}, {how}"
                 row = Row(f"small.{op}.{client}.{name}", GROUP, label, name, "req/s", target=target)
-                fill = _boto3 if client == "boto3" else _wrk
-                out.append(attempt(row, lambda row, f=fill, o=op, n=name: f(bench, row, o, n)))
+                out.append(attempt(row, lambda row, c=client, o=op, n=name: _fill(bench, row, c, o, n)))
     return out
 
 
-def _boto3_run(bench: Bench, name: str) -> dict[str, Any]:
+def _boto3_once(bench: Bench, name: str, count: int, round_keys: str) -> dict[str, Any]:
     settings = bench.settings
-
-    def run() -> dict[str, Any]:
-        server = bench.server(name)
-        server.reset_peak()
-        result = bench.worker("boto3_small", server=server_spec(server), count=settings.small_count,
-                              clients=settings.clients, size=settings.small_size, prefix="small-boto3")
-        result["server_peak_mib"] = server.peak_rss_mib()
-        return result
-
-    return bench.measure(("small-boto3", name), run)
+    server = bench.server(name)
+    server.reset_peak()
+    result = bench.worker("boto3_small", server=server_spec(server), count=count, clients=settings.clients,
+                          size=settings.small_size, prefix=f"small-boto3/{round_keys}")
+    return {op: {**result[op], "server_peak_mib": server.peak_rss_mib()} for op in ("put", "get")}
 
 
-def _boto3(bench: Bench, row: Row, op: str, name: str) -> None:
-    result = _boto3_run(bench, name)[op]
-    row.value, row.ceiling = result["rps"], _boto3_run(bench, "null")[op]["rps"]
-    row.note = f"client CPU {result['cpu_seconds']:.1f}s in {result['seconds']:.1f}s"
-    if name == "emulator":
-        moto = _try(lambda: _boto3_run(bench, "moto")[op])
-        if moto:
-            row.peer, row.peer_value = "moto", moto["rps"]
-
-
-def _wrk_run(bench: Bench, name: str, op: str) -> dict[str, Any]:
+def _wrk_once(bench: Bench, name: str, count: int, round_keys: str) -> dict[str, Any]:
     settings = bench.settings
-
-    def run() -> dict[str, Any]:
-        if op == "get":
-            _wrk_run(bench, name, "put")  # the objects to get
-        server = bench.server(name)
-        keys = [f"small-wrk/{i:07d}" for i in range(settings.small_count)]
+    server = bench.server(name)
+    keys = [f"small-wrk/{round_keys}/{i:07d}" for i in range(count)]
+    result: dict[str, Any] = {}
+    for op in ("put", "get"):  # the gets read what the puts wrote
         urls = presign(s3_client(server_spec(server)), op.upper(), keys)
         server.reset_peak()
-        result = drivers.load(bench, urls, op.upper(), settings.small_size if op == "put" else 0,
-                              settings.small_count, settings.clients, label=f"{name}-{op}")
-        result["server_peak_mib"] = server.peak_rss_mib()
-        return result
-
-    return bench.measure(("small-wrk", name, op), run)
+        result[op] = drivers.load(bench, urls, op.upper(), settings.small_size if op == "put" else 0, count,
+                                  settings.clients, label=f"{name}-{op}")
+        result[op]["server_peak_mib"] = server.peak_rss_mib()
+    return result
 
 
-def _wrk(bench: Bench, row: Row, op: str, name: str) -> None:
-    result = _wrk_run(bench, name, op)
+def _rounds(bench: Bench, client: str) -> dict[str, Any]:
+    """``small_count`` puts then gets per server, in ``small_rounds`` rounds in which the servers take
+    turns. Under wrk the do-nothing server does the whole count in every round: at 10,000+ requests/s
+    a round's share would be over in a tenth of a second, too short to time."""
+    settings = bench.settings
+    share = max(1, settings.small_count // settings.small_rounds)
+    once = _boto3_once if client == "boto3" else _wrk_once
+    round_numbers = itertools.count()
+
+    def step(name: str) -> dict[str, Any]:
+        count = settings.small_count if (client, name) == ("wrk", "null") else share
+        return once(bench, name, count, f"{name}-{next(round_numbers)}")
+
+    steps = {name: (lambda n=name: step(n)) for name in ("null", *SERVERS)}
+    return bench.interleaved(("small", client), steps, settings.small_rounds)
+
+
+def _op_result(bench: Bench, client: str, name: str, op: str) -> dict[str, Any]:
+    return fastest([sample[op] for sample in samples(_rounds(bench, client), name)], "rps")
+
+
+def _fill(bench: Bench, row: Row, client: str, op: str, name: str) -> None:
+    result = _op_result(bench, client, name, op)
     row.value = result["rps"]
-    row.ceiling = _try(lambda: _wrk_run(bench, "null", op)["rps"])
-    peak = result["server_peak_mib"]
-    row.note = f"driver {result['driver']}" + (f"; server peak RSS {peak:.0f} MiB" if peak else "")
+    row.ceiling = _try(lambda: _op_result(bench, client, "null", op)["rps"])
+    if client == "boto3":
+        row.note = f"fastest round of req/s {result['samples']}; client CPU {result['cpu_seconds']:.1f}s"
+    else:
+        row.note = f"driver {result['driver']}; fastest round of req/s {result['samples']}"
+    if result["server_peak_mib"]:
+        row.note += f"; server peak RSS {result['server_peak_mib']:.0f} MiB"
     if name == "emulator":
-        moto = _try(lambda: _wrk_run(bench, "moto", op))
+        moto = _try(lambda: _op_result(bench, client, "moto", op))
         if moto:
             row.peer, row.peer_value = "moto", moto["rps"]
 

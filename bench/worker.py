@@ -275,7 +275,8 @@ def triggers(spec: dict[str, Any]) -> dict[str, Any]:
     keys = [f"{spec['prefix']}/{i:06d}" for i in range(count)]
     fired: list[float] = []
 
-    async def wait(trigger: Any) -> None:
+    async def wait(trigger: Any, start_after: float) -> None:
+        await asyncio.sleep(start_after)
         async for event in trigger.run():
             payload = getattr(event, "payload", {}) or {}
             if isinstance(payload, dict) and payload.get("status") not in (None, "success", "running"):
@@ -285,7 +286,9 @@ def triggers(spec: dict[str, Any]) -> dict[str, Any]:
 
     async def main() -> None:
         trigger_list = [OBSKeyTrigger(**_trigger_kwargs(OBSKeyTrigger, key, poke)) for key in keys]
-        await asyncio.gather(*(wait(t) for t in trigger_list))
+        # Deferred tasks reach a triggerer at any time, not all at once: the triggers start spread evenly
+        # over one poke interval, so whenever the keys appear, some trigger has only just polled.
+        await asyncio.gather(*(wait(t, poke * i / count) for i, t in enumerate(trigger_list)))
 
     creator = subprocess.Popen(
         [sys.executable, "-m", "bench.worker",

@@ -28,7 +28,7 @@ EXPECTED_ROWS = [
     *(f"small.{op}.{client}.{server}" for client in ("boto3", "wrk") for op in ("put", "get")
       for server in ("emulator", "moto")),
     "listing.obshook", "listing.obshook_memory",
-    "triggers.cores", "triggers.cpu_per_trigger", "triggers.memory_per_trigger", "triggers.latency",
+    "triggers.cores", "triggers.cpu_per_poll", "triggers.memory_per_trigger", "triggers.latency",
 ]
 
 
