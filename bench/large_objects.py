@@ -24,10 +24,15 @@ CURL_KEY = "large/curl"
 
 
 def _with_server_peak(bench: Bench, server_name: str, step: Any) -> dict[str, Any]:
+    """``step(server)``, with the server's peak memory and the CPU time it spent meanwhile."""
     server = bench.server(server_name)
     server.reset_peak()
+    cpu_before = server.cpu_seconds()
     result = step(server)
+    cpu_after = server.cpu_seconds()
     result["server_peak_mib"] = server.peak_rss_mib()
+    if cpu_before is not None and cpu_after is not None:
+        result["server_cpu_seconds"] = cpu_after - cpu_before
     return result
 
 
@@ -60,8 +65,7 @@ def _boto3_once(bench: Bench, server_name: str, direction: str) -> dict[str, Any
 
 
 def _obshook_once(bench: Bench) -> dict[str, Any]:
-    """OBSHook uploads, then downloads, in one worker (Airflow imported once); ``Missing`` until the
-    transfer engine is there."""
+    """OBSHook uploads, then downloads, in one worker (Airflow imported once)."""
     server = bench.server("emulator")
     env = connection_env(server_spec(server))
     return bench.worker("obshook_transfer", env=env, server_pid=server.pid, file=str(bench.source()),

@@ -1,6 +1,6 @@
 """The servers a run measures side by side: our emulator, the moto server, the do-nothing S3 server
 (the boto3 ceiling) and the loopback file server (the physical bound). Each is a separate process, so
-its peak memory (VmHWM) is its own; ``reset_peak`` starts a new peak before each workload.
+its peak memory (VmHWM) and CPU time are its own; ``reset_peak`` starts a new peak before each workload.
 """
 
 from __future__ import annotations
@@ -61,6 +61,15 @@ def reset_peak(pid: int) -> bool:
         return False
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of the process so far (every thread of it)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 # Servers -----------------------------------------------------------------------------------------------
 
 
@@ -86,6 +95,9 @@ class Server:
 
     def rss_mib(self) -> float | None:
         return rss_mib(self.pid)
+
+    def cpu_seconds(self) -> float | None:
+        return cpu_seconds(self.pid)
 
     def alive(self) -> bool:
         if self._process is not None:

@@ -50,7 +50,8 @@ def _boto3(bench: Bench, row: Row, direction: str, name: str) -> None:
     ceiling = large_objects.boto3_transfer(bench, "null", direction)
     result = large_objects.boto3_transfer(bench, name, direction)
     row.value, row.ceiling = result["mib_s"], ceiling["mib_s"]
-    row.note = f"fastest of MiB/s {result['samples']}; client CPU {result['cpu_seconds']:.1f}s"
+    row.note = (f"fastest of MiB/s {result['samples']}; in {result['seconds']:.1f}s: client CPU "
+                f"{result['cpu_seconds']:.1f}s, server CPU {_seconds(result.get('server_cpu_seconds'))}")
     if name == "emulator":
         moto = _try(lambda: large_objects.boto3_transfer(bench, "moto", direction))
         if moto:
@@ -102,6 +103,10 @@ def _peak(bench: Bench, row: Row, name: str) -> None:
     row.note = "MiB by step: " + ", ".join(f"{label} {mib:.0f}" for label, mib in peaks.items())
     if name == "emulator" and (moto := _peaks(bench, "moto")):
         row.peer, row.peer_value = "moto", max(moto.values())
+
+
+def _seconds(value: float | None) -> str:
+    return "?" if value is None else f"{value:.1f}s"
 
 
 def _try(fn: Any) -> Any:

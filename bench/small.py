@@ -58,9 +58,13 @@ def _wrk_once(bench: Bench, name: str, count: int, round_keys: str) -> dict[str,
     for op in ("put", "get"):  # the gets read what the puts wrote
         urls = presign(s3_client(server_spec(server)), op.upper(), keys)
         server.reset_peak()
+        cpu_before = server.cpu_seconds()
         result[op] = drivers.load(bench, urls, op.upper(), settings.small_size if op == "put" else 0, count,
                                   settings.clients, label=f"{name}-{op}")
+        cpu_after = server.cpu_seconds()
         result[op]["server_peak_mib"] = server.peak_rss_mib()
+        if cpu_before is not None and cpu_after is not None:
+            result[op]["server_cpu_ms"] = (cpu_after - cpu_before) / result[op]["requests"] * 1000
     return result
 
 
@@ -93,6 +97,8 @@ def _fill(bench: Bench, row: Row, client: str, op: str, name: str) -> None:
         row.note = f"fastest round of req/s {result['samples']}; client CPU {result['cpu_seconds']:.1f}s"
     else:
         row.note = f"driver {result['driver']}; fastest round of req/s {result['samples']}"
+        if result.get("server_cpu_ms") is not None:
+            row.note += f"; server CPU {result['server_cpu_ms']:.2f} ms per request"
     if result["server_peak_mib"]:
         row.note += f"; server peak RSS {result['server_peak_mib']:.0f} MiB"
     if name == "emulator":

@@ -27,9 +27,12 @@ def rows(bench: Bench) -> list[Row]:
             ours = large_objects.obshook_transfer(bench, direction)
             theirs = large_objects.boto3_transfer(bench, "emulator", direction)
             row.value, row.peer, row.peer_value = ours["mib_s"], "boto3", theirs["mib_s"]
-            row.note = (f"fastest of MiB/s {ours['samples']} vs {theirs['samples']}; "
-                        f"emulator peak RSS {_mib(ours['server_peak_mib'])} vs "
-                        f"{_mib(theirs['server_peak_mib'])} MiB")
+            server_cpu = [_seconds(result.get("server_cpu_seconds")) for result in (ours, theirs)]
+            row.note = (
+                f"fastest of MiB/s {ours['samples']} vs {theirs['samples']}; client CPU "
+                f"{ours['cpu_seconds']:.1f} vs {theirs['cpu_seconds']:.1f}s, emulator CPU {server_cpu[0]} vs "
+                f"{server_cpu[1]}s, emulator peak RSS {_mib(ours['server_peak_mib'])} vs "
+                f"{_mib(theirs['server_peak_mib'])} MiB")
 
         def fill_memory(row: Row, direction: str = direction) -> None:
             ours = large_objects.obshook_transfer(bench, direction)
@@ -47,6 +50,10 @@ def rows(bench: Bench) -> list[Row]:
 
 def _mib(value: float | None) -> str:
     return "?" if value is None else f"{value:.0f}"
+
+
+def _seconds(value: float | None) -> str:
+    return "?" if value is None else f"{value:.1f}"
 
 
 def _size_label(size: int) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.clients import BUCKET, s3_client
-from bench.peers import peak_rss_mib, reset_peak, rss_mib
+from bench.peers import cpu_seconds, peak_rss_mib, reset_peak, rss_mib
 
 WORKLOADS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
@@ -88,48 +88,35 @@ def _obs_hook() -> Any:
     return hook
 
 
-def _transfer_engine_missing() -> str | None:
-    try:
-        import huaweicloud_toolkit.obs as toolkit_obs
-        from airflow_huaweicloud.hooks.obs import OBSHook
-    except Exception as error:
-        return f"{type(error).__name__}: {error}"
-    if not all(hasattr(toolkit_obs, name) for name in ("upload_file", "download_file")):
-        return "huaweicloud_toolkit.obs has no upload_file / download_file"
-    if not all(hasattr(OBSHook, name) for name in ("load_file", "download_file")):
-        return "OBSHook has no load_file / download_file"
-    return None
+def _on_server(server_pid: int, step: Callable[[], int]) -> dict[str, Any]:
+    """``step()`` (which returns the bytes it moved) metered, with the server's peak memory and the CPU
+    time it spent meanwhile."""
+    reset_peak(server_pid)
+    server_cpu = cpu_seconds(server_pid)
+    with Meter() as meter:
+        moved = step()
+    after = cpu_seconds(server_pid)
+    spent = None if server_cpu is None or after is None else after - server_cpu
+    return meter.result(bytes=moved, server_peak_mib=peak_rss_mib(server_pid), server_cpu_seconds=spent)
 
 
 @workload
 def obshook_transfer(spec: dict[str, Any]) -> dict[str, Any]:
     """OBSHook uploads the file, then downloads it: one process (Airflow is imported once), each step
-    metered on its own, the server's peak memory (``server_pid``) taken around each step too."""
-    import inspect
-
-    missing = _transfer_engine_missing()
-    if missing:
-        return {"missing": f"OBSHook transfer engine not landed ({missing})"}
+    metered on its own, with the server's (``server_pid``) peak memory and CPU time."""
     hook = _obs_hook()
     server_pid, target = spec["server_pid"], Path(spec["download_to"])
-    results: dict[str, Any] = {}
 
-    reset_peak(server_pid)
-    with Meter() as meter:
+    def upload() -> int:
         hook.load_file(filename=spec["file"], key=spec["key"], bucket_name=BUCKET, replace=True)
-    results["upload"] = meter.result(bytes=os.path.getsize(spec["file"]),
-                                     server_peak_mib=peak_rss_mib(server_pid))
+        return os.path.getsize(spec["file"])
 
-    parameters = inspect.signature(hook.download_file).parameters
-    reset_peak(server_pid)
-    with Meter() as meter:
-        if "filename" in parameters:
-            written = hook.download_file(key=spec["key"], bucket_name=BUCKET, filename=str(target))
-        else:  # the Amazon-style signature: a fresh file in local_path
-            written = hook.download_file(key=spec["key"], bucket_name=BUCKET, local_path=str(target.parent))
-    results["download"] = meter.result(bytes=Path(written).stat().st_size,
-                                       server_peak_mib=peak_rss_mib(server_pid))
-    Path(written).unlink()
+    def download() -> int:
+        hook.download_file(key=spec["key"], bucket_name=BUCKET, filename=str(target))
+        return target.stat().st_size
+
+    results = {"upload": _on_server(server_pid, upload), "download": _on_server(server_pid, download)}
+    target.unlink()
     return results
 
 
@@ -233,8 +220,6 @@ def boto3_list(spec: dict[str, Any]) -> dict[str, Any]:
 def obshook_list(spec: dict[str, Any]) -> dict[str, Any]:
     from airflow_huaweicloud.hooks.obs import OBSHook
 
-    if not hasattr(OBSHook, "iter_keys"):
-        return {"missing": "OBSHook.iter_keys (the lazy listing) is not there"}
     hook = OBSHook(huaweicloud_conn_id="huaweicloud_default")
     hook.check_for_bucket(spec["bucket"])
     count = 0
@@ -247,26 +232,13 @@ def obshook_list(spec: dict[str, Any]) -> dict[str, Any]:
 # Deferrable triggers -------------------------------------------------------------------------------
 
 
-def _trigger_kwargs(cls: type, key: str, poke_interval: float) -> dict[str, Any]:
-    """OBSKeyTrigger's arguments, by the names it takes (it mirrors the Amazon S3KeyTrigger)."""
-    import inspect
-
-    accepted = inspect.signature(cls.__init__).parameters
-    wanted = {"bucket_name": BUCKET, "bucket_key": key, "huaweicloud_conn_id": "huaweicloud_default",
-              "poke_interval": poke_interval}
-    return {name: value for name, value in wanted.items() if name in accepted}
-
-
 @workload
 def triggers(spec: dict[str, Any]) -> dict[str, Any]:
     """``count`` OBSKeyTriggers in one event loop, until a separate process has created their keys."""
     import asyncio
-
-    try:
-        from airflow_huaweicloud.triggers.obs import OBSKeyTrigger
-    except ImportError as error:
-        return {"missing": f"OBSKeyTrigger not available ({error})"}
     import logging
+
+    from airflow_huaweicloud.triggers.obs import OBSKeyTrigger
 
     # As in a triggerer: INFO logging on (each poll that finds nothing logs a line), here to a file.
     if spec.get("log_file"):
@@ -275,20 +247,19 @@ def triggers(spec: dict[str, Any]) -> dict[str, Any]:
     keys = [f"{spec['prefix']}/{i:06d}" for i in range(count)]
     fired: list[float] = []
 
-    async def wait(trigger: Any, start_after: float) -> None:
-        await asyncio.sleep(start_after)
+    async def wait(trigger: Any) -> None:
         async for event in trigger.run():
-            payload = getattr(event, "payload", {}) or {}
-            if isinstance(payload, dict) and payload.get("status") not in (None, "success", "running"):
-                raise RuntimeError(f"trigger failed: {payload}")
+            if event.payload != {"status": "success", "keys": [trigger.bucket_key]}:
+                raise RuntimeError(f"trigger for {trigger.bucket_key} sent {event.payload}")
             fired.append(time.time())
             return
 
     async def main() -> None:
-        trigger_list = [OBSKeyTrigger(**_trigger_kwargs(OBSKeyTrigger, key, poke)) for key in keys]
         # Deferred tasks reach a triggerer at any time, not all at once: the triggers start spread evenly
         # over one poke interval, so whenever the keys appear, some trigger has only just polled.
-        await asyncio.gather(*(wait(t, poke * i / count) for i, t in enumerate(trigger_list)))
+        trigger_list = [OBSKeyTrigger(bucket_name=BUCKET, bucket_key=key, poke_interval=poke,
+                                      first_poll_delay=poke * i / count) for i, key in enumerate(keys)]
+        await asyncio.gather(*(wait(t) for t in trigger_list))
 
     creator = subprocess.Popen(
         [sys.executable, "-m", "bench.worker",
