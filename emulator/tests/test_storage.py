@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import random
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -415,43 +417,151 @@ def test_reads_do_not_wait_for_an_open_write_and_writers_are_serialised(meta: Me
     assert [r["name"] for r in meta.query("SELECT name FROM buckets ORDER BY name")] == ["a", "b", "c"]
 
 
-def test_write_commits_queued_writes_together_and_rolls_back_a_failing_one_alone(
-    meta: MetadataStore,
-) -> None:
-    ran_on: dict[str, int] = {}
-    release = threading.Event()
+def _hold_the_committer(submit: Callable[[Callable[[sqlite3.Connection], None]], object]) -> threading.Event:
+    """Keep the committer inside a write (queued by ``submit``) until the returned event is set, so
+    the writes queued meanwhile make up its next batch."""
+    running, release = threading.Event(), threading.Event()
 
-    def hold(db: sqlite3.Connection) -> None:  # keeps the write lock while the others queue up
+    def hold(db: sqlite3.Connection) -> None:
+        running.set()
         release.wait(10)
 
-    def put(key: str, fail: bool = False) -> Callable[[sqlite3.Connection], str]:
-        def write(db: sqlite3.Connection) -> str:
-            ran_on[key] = threading.get_ident()
-            db.execute("INSERT INTO objects VALUES ('b', ?, ?)", (key, "0" * 32))
-            if fail:
-                raise ValueError(f"{key} refused")
-            return key.upper()
+    submit(hold)
+    assert running.wait(10)
+    return release
 
-        return write
 
+def _insert(
+    key: str, *, fail: bool = False, ran_on: set[int] | None = None
+) -> Callable[[sqlite3.Connection], str]:
+    def write(db: sqlite3.Connection) -> str:
+        if ran_on is not None:
+            ran_on.add(threading.get_ident())
+        db.execute("INSERT INTO objects VALUES ('b', ?, ?)", (key, "0" * 32))
+        if fail:
+            raise ValueError(f"{key} refused")
+        return key.upper()
+
+    return write
+
+
+def _stored_keys(meta: MetadataStore) -> set[str]:
+    return {row["key"] for row in meta.query("SELECT key FROM objects")}
+
+
+@pytest.fixture
+def bucket_b(meta: MetadataStore) -> MetadataStore:
     with meta.transaction() as db:
         db.execute("INSERT INTO buckets(name) VALUES ('b')")
-    with ThreadPoolExecutor(9) as pool:
-        holder = pool.submit(meta.write, hold)
-        assert _wait_for(lambda: meta._write_lock.locked())
-        keys = [f"k{i}" for i in range(8)]
-        futures = {key: pool.submit(meta.write, put(key, fail=key == "k3")) for key in keys}
-        assert _wait_for(lambda: len(meta._queue) == len(keys))  # all eight wait for the lock
+    return meta
+
+
+def test_queued_writes_share_one_commit_and_a_failing_one_rolls_back_alone(bucket_b: MetadataStore) -> None:
+    meta = bucket_b
+    statements: list[str] = []
+    meta._writer.set_trace_callback(statements.append)
+    ran_on: set[int] = set()
+    keys = [f"k{i}" for i in range(8)]
+    with ThreadPoolExecutor(len(keys) + 1) as pool:
+        release = _hold_the_committer(lambda fn: pool.submit(meta.write, fn))
+        futures = {
+            key: pool.submit(meta.write, _insert(key, fail=key == "k3", ran_on=ran_on)) for key in keys
+        }
+        assert _wait_for(lambda: meta._queue.qsize() == len(keys))
         release.set()
-        holder.result(10)
         with pytest.raises(ValueError, match="k3 refused"):
             futures["k3"].result(10)
         assert {key: f.result(10) for key, f in futures.items() if key != "k3"} == {
             key: key.upper() for key in keys if key != "k3"
         }
-    stored = {row["key"] for row in meta.query("SELECT key FROM objects")}
-    assert stored == set(keys) - {"k3"}  # k3's insert went with its savepoint, the others stayed
-    assert len(set(ran_on.values())) == 1  # one thread ran them all: one group, one COMMIT
+    assert _stored_keys(meta) == set(keys) - {"k3"}  # k3's insert went with its savepoint alone
+    assert ran_on == {meta._committer.ident}
+    assert statements.count("COMMIT") == 2  # the holder's batch, then ONE for all eight
+
+
+def test_write_async_answers_each_caller_with_one_loop_wakeup_per_batch(bucket_b: MetadataStore) -> None:
+    meta = bucket_b
+    keys = [f"k{i}" for i in range(8)]
+
+    async def main() -> tuple[list[object], int]:
+        loop = asyncio.get_running_loop()
+        wakeups = 0
+        call_soon_threadsafe = loop.call_soon_threadsafe
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal wakeups
+            wakeups += 1
+            return call_soon_threadsafe(*args, **kwargs)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        holder: list[asyncio.Future[None]] = []
+        release = _hold_the_committer(lambda fn: holder.append(meta.write_async(fn)))
+        futures = [meta.write_async(_insert(key, fail=key == "k3")) for key in keys]
+        release.set()
+        results = await asyncio.gather(*holder, *futures, return_exceptions=True)
+        return results[1:], wakeups
+
+    results, wakeups = asyncio.run(main())
+    assert wakeups == 2  # the holder's batch, then one for all eight
+    assert results[:3] + results[4:] == [key.upper() for key in keys if key != "k3"]
+    assert isinstance(results[3], ValueError)
+    assert _stored_keys(meta) == set(keys) - {"k3"}
+
+
+def test_a_cancelled_wait_does_not_cancel_the_write(bucket_b: MetadataStore) -> None:
+    meta = bucket_b
+
+    async def main() -> None:
+        release = _hold_the_committer(meta.write_async)
+        abandoned = meta.write_async(_insert("abandoned"))
+        abandoned.cancel()
+        release.set()
+        assert await meta.write_async(_insert("later")) == "LATER"  # the committer carried on
+
+    asyncio.run(main())
+    assert _stored_keys(meta) == {"abandoned", "later"}
+
+
+def test_a_failing_commit_fails_every_write_of_its_batch(bucket_b: MetadataStore) -> None:
+    meta = bucket_b
+    with meta.transaction() as db:  # a deferred foreign key is checked by the COMMIT
+        db.execute("CREATE TABLE notes (bucket TEXT REFERENCES buckets(name) DEFERRABLE INITIALLY DEFERRED)")
+
+    def orphan_note(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO notes VALUES ('no-such-bucket')")
+
+    with ThreadPoolExecutor(3) as pool:
+        release = _hold_the_committer(lambda fn: pool.submit(meta.write, fn))
+        batch = [pool.submit(meta.write, _insert("innocent")), pool.submit(meta.write, orphan_note)]
+        assert _wait_for(lambda: meta._queue.qsize() == len(batch))
+        release.set()
+        for future in batch:
+            with pytest.raises(sqlite3.IntegrityError):
+                future.result(10)
+    assert _stored_keys(meta) == set()
+    assert meta.write(_insert("next")) == "NEXT"
+    assert _stored_keys(meta) == {"next"}
+
+
+def test_close_commits_the_queued_writes_then_stops_the_committer(tmp_path: Path) -> None:
+    meta = MetadataStore(tmp_path / "m.sqlite3")
+    meta.register_schema("obs", SCHEMA)
+    with meta.transaction() as db:
+        db.execute("INSERT INTO buckets(name) VALUES ('b')")
+    with ThreadPoolExecutor(4) as pool:
+        release = _hold_the_committer(lambda fn: pool.submit(meta.write, fn))
+        queued = [pool.submit(meta.write, _insert(key)) for key in ("a", "b")]
+        assert _wait_for(lambda: meta._queue.qsize() == len(queued))
+        closing = pool.submit(meta.close)
+        assert _wait_for(lambda: meta._closed)
+        with pytest.raises(RuntimeError, match="closed"):
+            meta.write(_insert("late"))
+        release.set()
+        closing.result(10)
+        assert [future.result(10) for future in queued] == ["A", "B"]
+    assert not meta._committer.is_alive()
+    with MetadataStore(tmp_path / "m.sqlite3") as reopened:
+        assert _stored_keys(reopened) == {"a", "b"}
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -577,6 +687,8 @@ def test_closed_store_refuses_work(tmp_path: Path) -> None:
         store.query("SELECT 1")
     with pytest.raises(RuntimeError), store.transaction():
         pass
+    with pytest.raises(RuntimeError):
+        store.write(lambda db: None)
 
 
 def test_storage_persists_across_reopen(tmp_path: Path) -> None:

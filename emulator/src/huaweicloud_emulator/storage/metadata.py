@@ -5,7 +5,7 @@ fsynced, so a committed transaction survives ``kill -9`` and power loss), ``fore
 ``busy_timeout``. See :mod:`huaweicloud_emulator.storage.blobs` for the protocol that ties blobs to
 metadata.
 
-Concurrency model (callers are worker threads of the ASGI server, via ``asyncio.to_thread``):
+Concurrency model:
 
 * Writes: ONE write connection guarded by a lock. SQLite allows a single writer per database anyway;
   serialising in-process with a lock hands the write slot over in FIFO-ish order without the
@@ -16,19 +16,24 @@ Concurrency model (callers are worker threads of the ASGI server, via ``asyncio.
   snapshot and are never blocked by the writer, so reads do not queue behind writes. A ``query`` made
   by the thread that currently holds an open ``transaction`` runs on the write connection instead, so
   it sees that transaction's own changes.
-* Group commit: ``write(fn)`` runs ``fn`` in a write transaction that it may share with the writes
-  other threads queued meanwhile — each in a SAVEPOINT of its own, so one that raises is rolled back
-  alone — and ONE COMMIT (one WAL fsync) makes all of them durable. The thread that takes the write lock
-  commits everything queued; the others find their write done when they get the lock. Under load
-  (many small PUTs) this turns a fsync per write into a fsync per group.
+* Group commit: ``write(fn)`` (blocking, from any thread) and ``write_async(fn)`` (an asyncio future,
+  from the event loop) queue ``fn`` for ONE committer thread. It takes everything queued meanwhile as a
+  batch and runs it in one write transaction — each ``fn`` in a SAVEPOINT of its own, so one that
+  raises is rolled back alone — and ONE COMMIT (one WAL fsync) makes the whole batch durable; only then
+  are the callers told. Under load (many small PUTs) this turns a fsync per write into a fsync per
+  batch, and the event loop hands a write over with a queue put and is woken once per batch, instead of
+  a worker-thread hop per write (whose threads would also compete with the loop for the GIL).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
+import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -41,15 +46,44 @@ T = TypeVar("T")
 
 
 class _QueuedWrite(Generic[T]):
-    """One ``write(fn)`` waiting for a group commit: its function, then its outcome."""
+    """One write waiting for the committer: its function, its outcome, and who waits for it."""
 
-    __slots__ = ("done", "error", "fn", "result")
+    __slots__ = ("error", "fn", "future", "loop", "result")
 
-    def __init__(self, fn: Callable[[sqlite3.Connection], T]) -> None:
+    def __init__(
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        future: asyncio.Future[T] | concurrent.futures.Future[T],
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> None:
         self.fn = fn
-        self.done = False
+        self.future = future
+        self.loop = loop  # the event loop ``future`` belongs to; None for a thread's future
         self.result: T | None = None
         self.error: BaseException | None = None
+
+
+def _settle(writes: list[_QueuedWrite[Any]]) -> None:
+    for queued in writes:
+        if queued.future.done():  # its caller cancelled the wait: the write stands all the same
+            continue
+        if queued.error is None:
+            queued.future.set_result(queued.result)
+        else:
+            queued.future.set_exception(queued.error)
+
+
+def _answer(batch: list[_QueuedWrite[Any]]) -> None:
+    """Settle the futures of a batch: ONE wake-up per event loop; a thread's future wakes its thread."""
+    by_loop: dict[asyncio.AbstractEventLoop | None, list[_QueuedWrite[Any]]] = {}
+    for queued in batch:
+        by_loop.setdefault(queued.loop, []).append(queued)
+    for loop, writes in by_loop.items():
+        if loop is None:
+            _settle(writes)
+        else:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+                loop.call_soon_threadsafe(_settle, writes)
 
 
 class MetadataStore:
@@ -63,7 +97,8 @@ class MetadataStore:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        self._queue: list[_QueuedWrite[Any]] = []
+        # None tells the committer to stop; _queue_lock orders it after every accepted write.
+        self._queue: queue.SimpleQueue[_QueuedWrite[Any] | None] = queue.SimpleQueue()
         self._queue_lock = threading.Lock()
         self._writer = self._connect()
         mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
@@ -74,6 +109,12 @@ class MetadataStore:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS _storage_schema (name TEXT PRIMARY KEY, ddl TEXT NOT NULL)"
             )
+        # A daemon: a store nobody closed must not keep the interpreter alive (nothing it holds is
+        # acknowledged before its COMMIT anyway).
+        self._committer = threading.Thread(
+            target=self._commit_batches, name="metadata-committer", daemon=True
+        )
+        self._committer.start()
 
     def _connect(self, *, read_only: bool = False) -> sqlite3.Connection:
         # isolation_level=None: no implicit BEGIN/COMMIT from the sqlite3 module; transactions are
@@ -113,7 +154,7 @@ class MetadataStore:
                 (name, ddl),
             )
 
-    @contextmanager
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` if the block raises.
 
@@ -142,52 +183,74 @@ class MetadataStore:
                 self._tx_owner = None
 
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(db)`` in a write transaction, possibly grouped with other threads' (module doc).
+        """Run ``fn(db)`` in a write transaction of the committer, with other writes (module doc).
 
-        Returns what ``fn`` returned once it is committed, or raises what ``fn`` raised (its changes
-        rolled back) or what the COMMIT raised. ``fn`` runs on whichever thread commits the group: it
-        must use only ``db`` and must not call back into this store.
+        Blocks until the batch is committed, then returns what ``fn`` returned, or raises what ``fn``
+        raised (its changes rolled back) or what the COMMIT raised. ``fn`` runs on the committer
+        thread: it must use only ``db`` and must not call back into this store.
         """
-        if self._tx_owner == threading.get_ident():
-            raise RuntimeError("MetadataStore.write() cannot run inside a transaction")
-        self._check_open()
-        queued: _QueuedWrite[T] = _QueuedWrite(fn)
-        with self._queue_lock:
-            self._queue.append(queued)
-        with self._write_lock:
-            if not queued.done:
-                self._check_open()
-                with self._queue_lock:
-                    group, self._queue = self._queue, []
-                self._commit_group(group)
-        if queued.error is not None:
-            raise queued.error
-        return queued.result  # type: ignore[return-value]
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._enqueue(_QueuedWrite(fn, future, None))
+        return future.result()
 
-    def _commit_group(self, group: list[_QueuedWrite[Any]]) -> None:
-        conn = self._writer
-        self._tx_owner = threading.get_ident()
+    def write_async(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """``write`` for the event loop: the future (of the running loop) settles after the COMMIT.
+
+        Cancelling the wait does not cancel the write: it is committed or not like the others.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._enqueue(_QueuedWrite(fn, future, loop))
+        return future
+
+    def _enqueue(self, queued: _QueuedWrite[Any]) -> None:
+        if self._tx_owner == threading.get_ident():  # the committer would wait for this thread's lock
+            raise RuntimeError("MetadataStore.write() cannot run inside a transaction")
+        with self._queue_lock:
+            self._check_open()
+            self._queue.put(queued)
+
+    def _commit_batches(self) -> None:
+        """The committer thread: commit what is queued, batch after batch, until told to stop."""
+        while True:
+            batch = [self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get())
+            stopping = batch[-1] is None  # nothing is queued after the stop
+            writes = [queued for queued in batch if queued is not None]
+            if writes:
+                self._commit_batch(writes)
+            if stopping:
+                return
+
+    def _commit_batch(self, batch: list[_QueuedWrite[Any]]) -> None:
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for queued in group:
-                conn.execute("SAVEPOINT queued_write")
+            with self._write_lock:
+                conn = self._writer
+                self._tx_owner = threading.get_ident()
                 try:
-                    queued.result = queued.fn(conn)
-                except BaseException as exc:
-                    conn.execute("ROLLBACK TO queued_write")
-                    queued.error = exc
-                conn.execute("RELEASE queued_write")
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for queued in group:
-                queued.result, queued.error = None, queued.error or exc
-            raise
-        finally:
-            self._tx_owner = None
-            for queued in group:
-                queued.done = True
+                    conn.execute("BEGIN IMMEDIATE")
+                    for queued in batch:
+                        conn.execute("SAVEPOINT queued_write")
+                        try:
+                            queued.result = queued.fn(conn)
+                        except BaseException as exc:
+                            conn.execute("ROLLBACK TO queued_write")
+                            queued.error = exc
+                        conn.execute("RELEASE queued_write")
+                    conn.execute("COMMIT")
+                except BaseException as exc:  # nothing of the batch is committed: every write fails
+                    for queued in batch:
+                        queued.result, queued.error = None, queued.error or exc
+                    # A failed ROLLBACK must not end the committer (later writes would wait forever):
+                    # the next batch's BEGIN fails, and rolls back again, until SQLite recovers.
+                    if conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
+                finally:
+                    self._tx_owner = None
+        finally:  # nobody is left waiting, whatever happened
+            _answer(batch)
 
     def query(self, sql: str, params: _Params = ()) -> list[sqlite3.Row]:
         """Run a read-only statement on the last committed snapshot and return all rows."""
@@ -209,17 +272,19 @@ class MetadataStore:
         return conn
 
     def close(self) -> None:
-        """Close every connection. Waits for a running transaction to finish. Idempotent."""
+        """Commit the queued writes, stop the committer, close every connection. Waits for a running
+        transaction to finish. Idempotent."""
         if self._tx_owner == threading.get_ident():
             raise RuntimeError("cannot close the metadata store inside its own transaction")
+        with self._queue_lock:
+            if not self._closed:
+                self._closed = True
+                self._queue.put(None)
+        self._committer.join()
         with self._write_lock, self._readers_lock:
-            if self._closed:
-                return
-            self._closed = True
             readers, self._readers = self._readers, []
-        for conn in readers:
-            conn.close()
-        self._writer.close()
+            for conn in [*readers, self._writer]:
+                conn.close()  # a no-op on a closed connection
 
     def __enter__(self) -> MetadataStore:
         return self

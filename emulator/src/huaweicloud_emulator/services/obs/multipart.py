@@ -83,9 +83,7 @@ async def upload_part(call: Call) -> Response:
 async def _record_part(call: Call, upload_id: str, number: int, blob: BlobInfo, now: float) -> None:
     part = Part(number, blob.blob_id, blob.size, blob.md5_hex, now)
     try:
-        garbage = await asyncio.to_thread(
-            call.backend.state.put_part, call.bucket, call.key, upload_id, part, blob
-        )
+        garbage = await call.backend.state.put_part(call.bucket, call.key, upload_id, part, blob)
     except Exception:  # not on cancellation: the commit may have happened (see objects._commit)
         if blob.inline is None:  # a pending inline blob was never stored
             await asyncio.shield(call.backend.discard([part.blob_id]))

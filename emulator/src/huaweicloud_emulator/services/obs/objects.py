@@ -63,12 +63,8 @@ async def _commit(
 ) -> list[str]:
     """The commit point of a write; the new blob is dropped when the commit does not happen."""
     try:
-        return await asyncio.to_thread(
-            call.backend.state.put_object,
-            record,
-            new_blob,
-            replacing=replacing,
-            check_replacing=check_replacing,
+        return await call.backend.state.put_object(
+            record, new_blob, replacing=replacing, check_replacing=check_replacing
         )
     except Exception:
         # The transaction failed: nothing refers to the new blob. (A cancelled await says nothing

@@ -1,8 +1,10 @@
 """OBS metadata in SQLite: buckets, objects, multipart uploads and their parts.
 
-Every method is blocking. Writes, scans and file work go through ``asyncio.to_thread``; point reads (one
-row by its primary key: ``bucket``, ``get_object``) may run on the event loop, where a WAL read costs
-microseconds, less than the hop to a worker thread. A write is one transaction, the commit
+Every method is blocking but two. Writes, scans and file work go through ``asyncio.to_thread``; point
+reads (one row by its primary key: ``bucket``, ``get_object``) may run on the event loop, where a WAL
+read costs microseconds, less than the hop to a worker thread. ``put_object`` and ``put_part``, the hot
+path of small uploads, are coroutines: they hand their transaction from the event loop straight to the
+metadata store's committer thread (``MetadataStore.write_async``). A write is one transaction, the commit
 point of the operation; methods that drop a reference to a blob return the blob ids nobody references
 any more, for the caller to delete *after* the commit. A blob may be shared by several objects (a copy
 shares its source's blob), so a blob is garbage only when no object and no part refers to it.
@@ -301,7 +303,7 @@ class ObsState:
         )
         return None if old is None else old["blob_id"]
 
-    def put_object(
+    async def put_object(
         self,
         record: ObjectRecord,
         blob: BlobInfo,
@@ -334,7 +336,7 @@ class ObsState:
             return self._garbage(db, [old]) if old and old != record.blob_id else []
 
         # The hot path of small PUTs: grouped with concurrent writes into one COMMIT.
-        return self.meta.write(write)
+        return await self.meta.write_async(write)
 
     def copy_object(self, source_bucket: str, source_key: str, build: Any) -> tuple[ObjectRecord, list[str]]:
         """Copy in one transaction: ``build(source) -> ObjectRecord`` makes the destination (sharing the
@@ -420,7 +422,7 @@ class ObsState:
             raise no_such_upload(upload_id)
         return _upload(rows[0])
 
-    def put_part(self, bucket: str, key: str, upload_id: str, part: Part, blob: BlobInfo) -> list[str]:
+    async def put_part(self, bucket: str, key: str, upload_id: str, part: Part, blob: BlobInfo) -> list[str]:
         """Record a part (and store ``blob`` if it is a pending inline one); return the garbage blob ids."""
 
         def write(db: sqlite3.Connection) -> list[str]:
@@ -443,7 +445,7 @@ class ObsState:
             )
             return self._garbage(db, [old["blob_id"]]) if old else []
 
-        return self.meta.write(write)
+        return await self.meta.write_async(write)
 
     def parts(self, upload_id: str, after: int = 0, limit: int = 10001) -> list[Part]:
         rows = self.meta.query(
