@@ -35,7 +35,7 @@ class Settings:
     triggers: int = 1_000
     poke_interval: float = 5.0
     import_runs: int = 7
-    repeats: int = 3  # interleaved repeats of each large transfer and listing (the fastest is reported)
+    repeats: int = 3  # interleaved repeats of each large transfer and listing (pooled)
     small_rounds: int = 5  # the small-object counts are sent in this many interleaved rounds
     worker_timeout: float = 3600.0  # seconds one worker process may take before it counts as hung
     python_drivers: bool = False  # use bench.rawhttp even where curl and wrk are installed
@@ -60,16 +60,23 @@ class Settings:
 Sample = dict[str, Any]
 
 
-def fastest(samples: list[Sample], rate: str) -> Sample:
-    """The sample with the highest ``rate``: load from elsewhere on the machine only ever slows a run down,
-    so the fastest run is the least disturbed one. Memory figures are the worst of all samples."""
-    chosen = dict(max(samples, key=lambda sample: sample[rate]))
-    chosen["samples"] = [round(sample[rate], 1) for sample in samples]
+def pooled(samples: list[Sample], rate: str) -> Sample:
+    """The repeats of one step as one figure: all the work over all the time (``rate`` weighted by each
+    repeat's ``seconds``), so that neither a lucky nor a disturbed repeat decides it alone. Time and CPU
+    figures are the repeats' means; memory figures the worst of them."""
+    seconds = sum(sample["seconds"] for sample in samples)
+    pooled_sample = dict(samples[0])
+    pooled_sample[rate] = sum(sample[rate] * sample["seconds"] for sample in samples) / seconds
+    for name in ("seconds", "cpu_seconds", "server_cpu_seconds", "server_cpu_ms"):
+        values = [sample[name] for sample in samples if sample.get(name) is not None]
+        if values:
+            pooled_sample[name] = sum(values) / len(values)
+    pooled_sample["samples"] = [round(sample[rate], 1) for sample in samples]
     if all("rss_peak_mib" in sample for sample in samples):
-        chosen["rss_growth_mib"] = max(0.0, *(s["rss_peak_mib"] - s["rss_base_mib"] for s in samples))
+        pooled_sample["rss_growth_mib"] = max(0.0, *(s["rss_peak_mib"] - s["rss_base_mib"] for s in samples))
     peaks = [s["server_peak_mib"] for s in samples if s.get("server_peak_mib") is not None]
-    chosen["server_peak_mib"] = max(peaks) if peaks else None
-    return chosen
+    pooled_sample["server_peak_mib"] = max(peaks) if peaks else None
+    return pooled_sample
 
 
 class WorkerError(RuntimeError):

@@ -3,8 +3,8 @@
 On each server: a boto3 upload (multipart), a boto3 download (ranged GETs) of that object, a presigned
 single PUT by curl, a presigned GET of the multipart object by curl, and ranged GETs into it. Each step
 but moto's boto3 transfers (minutes long) is repeated ``settings.repeats`` times, the servers taking
-turns in each round, and the fastest repeat is reported. The server's peak memory (VmHWM, reset before
-each step) is kept with every step: the highest of the repeats.
+turns in each round, and the repeats are pooled (``context.pooled``). The server's peak memory (VmHWM,
+reset before each step) is kept with every step: the highest of the repeats.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from bench import drivers
 from bench.clients import connection_env, presign, s3_client, server_spec
-from bench.context import Bench, fastest, samples
+from bench.context import Bench, pooled, samples
 
 MiB = 1024 * 1024
 BOTO3_KEY = "large/boto3"
@@ -73,7 +73,7 @@ def _obshook_once(bench: Bench) -> dict[str, Any]:
 
 
 # The transfers whose ratios are read most closely are short (seconds): each is repeated, interleaved
-# with the others, and the fastest repeat is reported. moto's 1 GiB download takes minutes and is a 50x
+# with the others, and the repeats are pooled. moto's 1 GiB download takes minutes and is a 50x
 # gap: it runs once.
 REPEATED = ("emulator", "null")
 
@@ -89,12 +89,12 @@ def _sample_transfers(bench: Bench) -> dict[str, Any]:
 def boto3_transfer(bench: Bench, server_name: str, direction: str) -> dict[str, Any]:
     """boto3 + s3transfer moving the large file up or down; MiB/s, client and server memory."""
     if server_name in REPEATED:
-        return fastest(samples(_sample_transfers(bench), f"boto3-{server_name}-{direction}"), "mib_s")
+        return pooled(samples(_sample_transfers(bench), f"boto3-{server_name}-{direction}"), "mib_s")
     if direction == "download":
         boto3_transfer(bench, server_name, "upload")
     key = ("boto3", server_name, direction)
     once = bench.measure(key, lambda: _boto3_once(bench, server_name, direction))
-    return fastest([once], "mib_s")
+    return pooled([once], "mib_s")
 
 
 def obshook_transfer(bench: Bench, direction: str) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def obshook_transfer(bench: Bench, direction: str) -> dict[str, Any]:
     for sample in taken:
         if sample["bytes"] != bench.settings.size:
             raise RuntimeError(f"OBSHook moved {sample['bytes']} bytes, not {bench.settings.size}")
-    return fastest([_with_rate(sample) for sample in taken], "mib_s")
+    return pooled([_with_rate(sample) for sample in taken], "mib_s")
 
 
 # The servers that curl and the ranged GETs measure, taking turns in each round.
@@ -112,7 +112,7 @@ CURL_SERVERS = ("loopback", "emulator", "moto")
 
 def curl_transfer(bench: Bench, server_name: str, method: str) -> dict[str, Any]:
     """A presigned GET (of the boto3-uploaded, multipart object) or PUT (single request) by curl: the
-    fastest of the interleaved repeats on the loopback bound, the emulator and moto."""
+    interleaved repeats on the loopback bound, the emulator and moto, pooled."""
 
     def once(name: str) -> dict[str, Any]:
         if name == "loopback":
@@ -128,12 +128,12 @@ def curl_transfer(bench: Bench, server_name: str, method: str) -> dict[str, Any]
 
     steps = {name: (lambda n=name: once(n)) for name in CURL_SERVERS}
     taken = bench.interleaved(("curl", method), steps, bench.settings.repeats)
-    return fastest(samples(taken, server_name), "mib_s")
+    return pooled(samples(taken, server_name), "mib_s")
 
 
 def ranged_gets(bench: Bench, server_name: str) -> dict[str, Any]:
     """``ranged_gets`` GETs of ``range_size`` bytes spread over the large object, one connection: the
-    fastest of the interleaved repeats on the loopback bound, the emulator and moto."""
+    interleaved repeats on the loopback bound, the emulator and moto, pooled."""
     settings = bench.settings
 
     def once(name: str) -> dict[str, Any]:
@@ -151,4 +151,4 @@ def ranged_gets(bench: Bench, server_name: str) -> dict[str, Any]:
 
     steps = {name: (lambda n=name: once(n)) for name in CURL_SERVERS}
     taken = bench.interleaved("ranged", steps, bench.settings.repeats)
-    return fastest(samples(taken, server_name), "mib_s")
+    return pooled(samples(taken, server_name), "mib_s")

@@ -50,7 +50,7 @@ def _boto3(bench: Bench, row: Row, direction: str, name: str) -> None:
     ceiling = large_objects.boto3_transfer(bench, "null", direction)
     result = large_objects.boto3_transfer(bench, name, direction)
     row.value, row.ceiling = result["mib_s"], ceiling["mib_s"]
-    row.note = (f"fastest of MiB/s {result['samples']}; in {result['seconds']:.1f}s: client CPU "
+    row.note = (f"repeats of MiB/s {result['samples']}; in {result['seconds']:.1f}s: client CPU "
                 f"{result['cpu_seconds']:.1f}s, server CPU {_seconds(result.get('server_cpu_seconds'))}")
     if name == "emulator":
         moto = _try(lambda: large_objects.boto3_transfer(bench, "moto", direction))
@@ -62,7 +62,7 @@ def _curl(bench: Bench, row: Row, method: str, name: str) -> None:
     bound = large_objects.curl_transfer(bench, "loopback", method)
     result = large_objects.curl_transfer(bench, name, method)
     row.value, row.peer, row.peer_value = result["mib_s"], "loopback bound", bound["mib_s"]
-    row.note = f"driver {result['driver']}; fastest of MiB/s {result['samples']}, bound {bound['samples']}"
+    row.note = f"driver {result['driver']}; repeats of MiB/s {result['samples']}, bound {bound['samples']}"
     if name == "emulator":
         moto = _try(lambda: large_objects.curl_transfer(bench, "moto", method))
         if moto:
@@ -74,7 +74,7 @@ def _ranged(bench: Bench, row: Row, name: str) -> None:
     result = large_objects.ranged_gets(bench, name)
     row.value, row.peer, row.peer_value = result["mib_s"], "loopback bound", bound["mib_s"]
     per_request = result["seconds"] / result["requests"] * 1000
-    row.note = (f"{per_request:.0f} ms per ranged GET; fastest of MiB/s {result['samples']}, bound "
+    row.note = (f"{per_request:.0f} ms per ranged GET; repeats of MiB/s {result['samples']}, bound "
                 f"{bound['samples']}; server peak RSS {result['server_peak_mib']:.0f} MiB")
     if name == "emulator":
         moto = _try(lambda: large_objects.ranged_gets(bench, "moto"))

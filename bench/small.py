@@ -13,7 +13,7 @@ from typing import Any
 
 from bench import drivers
 from bench.clients import presign, s3_client, server_spec
-from bench.context import Bench, fastest, samples
+from bench.context import Bench, pooled, samples
 from bench.report import Row, Target, attempt
 
 GROUP = "Small objects: 4 KiB puts and gets, emulator vs moto"
@@ -86,7 +86,7 @@ def _rounds(bench: Bench, client: str) -> dict[str, Any]:
 
 
 def _op_result(bench: Bench, client: str, name: str, op: str) -> dict[str, Any]:
-    return fastest([sample[op] for sample in samples(_rounds(bench, client), name)], "rps")
+    return pooled([sample[op] for sample in samples(_rounds(bench, client), name)], "rps")
 
 
 def _fill(bench: Bench, row: Row, client: str, op: str, name: str) -> None:
@@ -94,9 +94,9 @@ def _fill(bench: Bench, row: Row, client: str, op: str, name: str) -> None:
     row.value = result["rps"]
     row.ceiling = _try(lambda: _op_result(bench, client, "null", op)["rps"])
     if client == "boto3":
-        row.note = f"fastest round of req/s {result['samples']}; client CPU {result['cpu_seconds']:.1f}s"
+        row.note = f"rounds of req/s {result['samples']}; client CPU {result['cpu_seconds']:.1f}s"
     else:
-        row.note = f"driver {result['driver']}; fastest round of req/s {result['samples']}"
+        row.note = f"driver {result['driver']}; rounds of req/s {result['samples']}"
         if result.get("server_cpu_ms") is not None:
             row.note += f"; server CPU {result['server_cpu_ms']:.2f} ms per request"
     if result["server_peak_mib"]:

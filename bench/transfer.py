@@ -29,7 +29,7 @@ def rows(bench: Bench) -> list[Row]:
             row.value, row.peer, row.peer_value = ours["mib_s"], "boto3", theirs["mib_s"]
             server_cpu = [_seconds(result.get("server_cpu_seconds")) for result in (ours, theirs)]
             row.note = (
-                f"fastest of MiB/s {ours['samples']} vs {theirs['samples']}; client CPU "
+                f"repeats of MiB/s {ours['samples']} vs {theirs['samples']}; client CPU "
                 f"{ours['cpu_seconds']:.1f} vs {theirs['cpu_seconds']:.1f}s, emulator CPU {server_cpu[0]} vs "
                 f"{server_cpu[1]}s, emulator peak RSS {_mib(ours['server_peak_mib'])} vs "
                 f"{_mib(theirs['server_peak_mib'])} MiB")
