@@ -35,7 +35,7 @@ class Settings:
     triggers: int = 1_000
     poke_interval: float = 5.0
     import_runs: int = 7
-    repeats: int = 3  # interleaved repeats of each large transfer and listing (pooled)
+    repeats: int = 5  # interleaved repeats of each large transfer and listing (pooled)
     small_rounds: int = 5  # the small-object counts are sent in this many interleaved rounds
     worker_timeout: float = 3600.0  # seconds one worker process may take before it counts as hung
     python_drivers: bool = False  # use bench.rawhttp even where curl and wrk are installed
