@@ -124,6 +124,18 @@ class Bench:
             ensure_bucket(s3_client(server_spec(server)), server_spec(server))
         return server
 
+    def on_server(self, name: str, step: Callable[[peers.Server], Sample]) -> Sample:
+        """``step(server)``, with the server's peak memory and the CPU time it spent meanwhile."""
+        server = self.server(name)
+        server.reset_peak()
+        cpu_before = server.cpu_seconds()
+        result = step(server)
+        cpu_after = server.cpu_seconds()
+        result["server_peak_mib"] = server.peak_rss_mib()
+        if cpu_before is not None and cpu_after is not None:
+            result["server_cpu_seconds"] = cpu_after - cpu_before
+        return result
+
     def stop(self, name: str) -> None:
         peers.stop_quietly(self.servers.pop(name, None))
 

@@ -23,19 +23,6 @@ OBSHOOK_KEY = "large/obshook"
 CURL_KEY = "large/curl"
 
 
-def _with_server_peak(bench: Bench, server_name: str, step: Any) -> dict[str, Any]:
-    """``step(server)``, with the server's peak memory and the CPU time it spent meanwhile."""
-    server = bench.server(server_name)
-    server.reset_peak()
-    cpu_before = server.cpu_seconds()
-    result = step(server)
-    cpu_after = server.cpu_seconds()
-    result["server_peak_mib"] = server.peak_rss_mib()
-    if cpu_before is not None and cpu_after is not None:
-        result["server_cpu_seconds"] = cpu_after - cpu_before
-    return result
-
-
 def _download_target(bench: Bench, label: str) -> Path:
     return bench.workdir / f"download-{label}.bin"
 
@@ -55,10 +42,10 @@ def _with_rate(result: dict[str, Any]) -> dict[str, Any]:
 
 def _boto3_once(bench: Bench, server_name: str, direction: str) -> dict[str, Any]:
     if direction == "upload":
-        return _with_rate(_with_server_peak(bench, server_name, lambda server: bench.worker(
+        return _with_rate(bench.on_server(server_name, lambda server: bench.worker(
             "boto3_upload", server=server_spec(server), file=str(bench.source()), key=BOTO3_KEY)))
     target = _download_target(bench, f"boto3-{server_name}")
-    result = _with_server_peak(bench, server_name, lambda server: bench.worker(
+    result = bench.on_server(server_name, lambda server: bench.worker(
         "boto3_download", server=server_spec(server), file=str(target), key=BOTO3_KEY))
     _check_and_drop(target, bench.settings.size)
     return _with_rate(result)
@@ -123,8 +110,7 @@ def curl_transfer(bench: Bench, server_name: str, method: str) -> dict[str, Any]
             key = BOTO3_KEY if method == "GET" else CURL_KEY
             url = presign(s3_client(server_spec(bench.server(name))), method, [key])[0]
         upload = bench.source() if method == "PUT" else None
-        return _with_server_peak(bench, name,
-                                 lambda _server: drivers.http_transfer(bench, url, method, upload))
+        return bench.on_server(name, lambda _server: drivers.http_transfer(bench, url, method, upload))
 
     steps = {name: (lambda n=name: once(n)) for name in CURL_SERVERS}
     taken = bench.interleaved(("curl", method), steps, bench.settings.repeats)
@@ -142,7 +128,7 @@ def ranged_gets(bench: Bench, server_name: str) -> dict[str, Any]:
         else:
             boto3_transfer(bench, name, "upload")
             url = presign(s3_client(server_spec(bench.server(name))), "GET", [BOTO3_KEY])[0]
-        result = _with_server_peak(bench, name, lambda _server: bench.worker(
+        result = bench.on_server(name, lambda _server: bench.worker(
             "ranged_gets", url=url, size=settings.size, length=min(settings.range_size, settings.size),
             count=settings.ranged_gets))
         if result["statuses"] != [206]:

@@ -43,11 +43,10 @@ def rows(bench: Bench) -> list[Row]:
 
 def _boto3_once(bench: Bench, name: str, count: int, round_keys: str) -> dict[str, Any]:
     settings = bench.settings
-    server = bench.server(name)
-    server.reset_peak()
-    result = bench.worker("boto3_small", server=server_spec(server), count=count, clients=settings.clients,
-                          size=settings.small_size, prefix=f"small-boto3/{round_keys}")
-    return {op: {**result[op], "server_peak_mib": server.peak_rss_mib()} for op in ("put", "get")}
+    result = bench.on_server(name, lambda server: bench.worker(
+        "boto3_small", server=server_spec(server), count=count, clients=settings.clients,
+        size=settings.small_size, prefix=f"small-boto3/{round_keys}"))
+    return {op: {**result[op], "server_peak_mib": result["server_peak_mib"]} for op in ("put", "get")}
 
 
 def _wrk_once(bench: Bench, name: str, count: int, round_keys: str) -> dict[str, Any]:
@@ -57,14 +56,11 @@ def _wrk_once(bench: Bench, name: str, count: int, round_keys: str) -> dict[str,
     result: dict[str, Any] = {}
     for op in ("put", "get"):  # the gets read what the puts wrote
         urls = presign(s3_client(server_spec(server)), op.upper(), keys)
-        server.reset_peak()
-        cpu_before = server.cpu_seconds()
-        result[op] = drivers.load(bench, urls, op.upper(), settings.small_size if op == "put" else 0, count,
-                                  settings.clients, label=f"{name}-{op}")
-        cpu_after = server.cpu_seconds()
-        result[op]["server_peak_mib"] = server.peak_rss_mib()
-        if cpu_before is not None and cpu_after is not None:
-            result[op]["server_cpu_ms"] = (cpu_after - cpu_before) / result[op]["requests"] * 1000
+        body_bytes = settings.small_size if op == "put" else 0
+        result[op] = bench.on_server(name, lambda _server, u=urls, o=op, b=body_bytes: drivers.load(
+            bench, u, o.upper(), b, count, settings.clients, label=f"{name}-{o}"))
+        if result[op].get("server_cpu_seconds") is not None:
+            result[op]["server_cpu_ms"] = result[op]["server_cpu_seconds"] / result[op]["requests"] * 1000
     return result
 
 
