@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,13 +30,17 @@ class Settings:
     small_count: int = 10_000
     small_size: int = 4 * 1024
     clients: int = 16  # concurrent small-object clients (boto3 threads, wrk connections)
-    ranged_gets: int = 16
+    # Ranged GETs per repeat: about a second's worth on each server (the bound reads 128 MiB in ~40 ms,
+    # moto takes ~0.9 s a range).
+    ranged_gets: int = 256
+    moto_ranged_gets: int = 16
     range_size: int = 8 * MiB
     triggers: int = 1_000
     poke_interval: float = 5.0
     import_runs: int = 7
     repeats: int = 5  # interleaved repeats of each large transfer and listing (pooled)
-    small_rounds: int = 5  # the small-object counts are sent in this many interleaved rounds
+    short_repeats: int = 10  # the same for steps of a second or less (curl GETs, ranged GETs)
+    small_rounds: int = 10  # the small-object counts are sent in this many interleaved rounds
     worker_timeout: float = 3600.0  # seconds one worker process may take before it counts as hung
     python_drivers: bool = False  # use bench.rawhttp even where curl and wrk are installed
     reuse_listing: bool = True  # keep the seeded listing bucket between runs (bench/results/cache)
@@ -47,9 +51,9 @@ class Settings:
     @classmethod
     def quick_mode(cls, **overrides: Any) -> Settings:
         values: dict[str, Any] = dict(quick=True, size=32 * MiB, list_keys=2_000, small_count=400, clients=8,
-                                      ranged_gets=4, range_size=4 * MiB, triggers=50, poke_interval=1.0,
-                                      import_runs=1, repeats=1, small_rounds=2,
-                                      worker_timeout=240.0)
+                                      ranged_gets=4, moto_ranged_gets=4, range_size=4 * MiB, triggers=50,
+                                      poke_interval=1.0, import_runs=1, repeats=1, short_repeats=1,
+                                      small_rounds=2, worker_timeout=240.0)
         values.update(overrides)
         return cls(**values)
 
@@ -174,16 +178,19 @@ class Bench:
             raise value
         return value
 
-    def interleaved(self, key: Any, steps: dict[str, Callable[[], Sample]], rounds: int) -> dict[str, Any]:
+    def interleaved(self, key: Any, steps: dict[str, Callable[[], Sample]], rounds: int,
+                    once: Collection[str] = ()) -> dict[str, Any]:
         """Each step once per round, taking turns, so that a burst of load elsewhere on the machine hits
-        all of them alike; measured once per run. A step that fails is not run again: its entry is then
-        the error, which ``samples`` raises for the rows that read it."""
+        all of them alike; measured once per run. The steps named in ``once`` (minutes long) run in the
+        middle round only, so that the others' repeats bracket them. A step that fails is not run again:
+        its entry is then the error, which ``samples`` raises for the rows that read it."""
 
         def run() -> dict[str, Any]:
             taken: dict[str, Any] = {}
-            for _ in range(rounds):
+            for round_number in range(rounds):
                 for name, step in steps.items():
-                    if isinstance(taken.get(name), Exception):
+                    skipped = name in once and round_number != rounds // 2
+                    if skipped or isinstance(taken.get(name), Exception):
                         continue
                     try:
                         taken.setdefault(name, []).append(step())

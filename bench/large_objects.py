@@ -2,9 +2,10 @@
 
 On each server: a boto3 upload (multipart), a boto3 download (ranged GETs) of that object, a presigned
 single PUT by curl, a presigned GET of the multipart object by curl, and ranged GETs into it. Each step
-but moto's boto3 transfers (minutes long) is repeated ``settings.repeats`` times, the servers taking
-turns in each round, and the repeats are pooled (``context.pooled``). The server's peak memory (VmHWM,
-reset before each step) is kept with every step: the highest of the repeats.
+is repeated, the servers taking turns in each round, and the repeats are pooled (``context.pooled``):
+``settings.repeats`` times for steps of seconds, ``settings.short_repeats`` for those of a second or
+less; moto's boto3 transfers (minutes long) run once, in the middle round. The server's peak memory
+(VmHWM, reset before each step) is kept with every step: the highest of the repeats.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import drivers
-from bench.clients import connection_env, presign, s3_client, server_spec
+from bench.clients import BUCKET, connection_env, presign, s3_client, server_spec
 from bench.context import Bench, pooled, samples
 
 MiB = 1024 * 1024
@@ -59,29 +60,24 @@ def _obshook_once(bench: Bench) -> dict[str, Any]:
                         key=OBSHOOK_KEY, download_to=str(_download_target(bench, "obshook")))
 
 
-# The transfers whose ratios are read most closely are short (seconds): each is repeated, interleaved
-# with the others, and the repeats are pooled. moto's 1 GiB download takes minutes and is a 50x
-# gap: it runs once.
-REPEATED = ("emulator", "null")
+# Every boto3 transfer is repeated, interleaved with the others, and the repeats are pooled; moto's
+# take minutes (two for the download): they run once, in the middle round, so that the ceiling's
+# repeats on either side of them are taken under the same load.
+BOTO3_SERVERS = ("emulator", "null", "moto")
+ONCE = ("boto3-moto-upload", "boto3-moto-download")
 
 
 def _sample_transfers(bench: Bench) -> dict[str, Any]:
     steps: dict[str, Any] = {"obshook": lambda: _obshook_once(bench)}
-    for name in REPEATED:
+    for name in BOTO3_SERVERS:
         for direction in ("upload", "download"):
             steps[f"boto3-{name}-{direction}"] = lambda n=name, d=direction: _boto3_once(bench, n, d)
-    return bench.interleaved("transfer-samples", steps, bench.settings.repeats)
+    return bench.interleaved("transfer-samples", steps, bench.settings.repeats, once=ONCE)
 
 
 def boto3_transfer(bench: Bench, server_name: str, direction: str) -> dict[str, Any]:
     """boto3 + s3transfer moving the large file up or down; MiB/s, client and server memory."""
-    if server_name in REPEATED:
-        return pooled(samples(_sample_transfers(bench), f"boto3-{server_name}-{direction}"), "mib_s")
-    if direction == "download":
-        boto3_transfer(bench, server_name, "upload")
-    key = ("boto3", server_name, direction)
-    once = bench.measure(key, lambda: _boto3_once(bench, server_name, direction))
-    return pooled([once], "mib_s")
+    return pooled(samples(_sample_transfers(bench), f"boto3-{server_name}-{direction}"), "mib_s")
 
 
 def obshook_transfer(bench: Bench, direction: str) -> dict[str, Any]:
@@ -110,16 +106,22 @@ def curl_transfer(bench: Bench, server_name: str, method: str) -> dict[str, Any]
             key = BOTO3_KEY if method == "GET" else CURL_KEY
             url = presign(s3_client(server_spec(bench.server(name))), method, [key])[0]
         upload = bench.source() if method == "PUT" else None
-        return bench.on_server(name, lambda _server: drivers.http_transfer(bench, url, method, upload))
+        result = bench.on_server(name, lambda _server: drivers.http_transfer(bench, url, method, upload))
+        if upload is not None and name != "loopback":
+            # moto keeps the memory of an object it replaced: each repeat starts from none
+            s3_client(server_spec(bench.server(name))).delete_object(Bucket=BUCKET, Key=CURL_KEY)
+        return result
 
     steps = {name: (lambda n=name: once(n)) for name in CURL_SERVERS}
-    taken = bench.interleaved(("curl", method), steps, bench.settings.repeats)
+    rounds = bench.settings.short_repeats if method == "GET" else bench.settings.repeats
+    taken = bench.interleaved(("curl", method), steps, rounds)
     return pooled(samples(taken, server_name), "mib_s")
 
 
 def ranged_gets(bench: Bench, server_name: str) -> dict[str, Any]:
-    """``ranged_gets`` GETs of ``range_size`` bytes spread over the large object, one connection: the
-    interleaved repeats on the loopback bound, the emulator and moto, pooled."""
+    """GETs of ``range_size`` bytes spread over the large object, one connection (``ranged_gets``, or
+    ``moto_ranged_gets`` on moto): the interleaved repeats on the loopback bound, the emulator and
+    moto, pooled."""
     settings = bench.settings
 
     def once(name: str) -> dict[str, Any]:
@@ -130,11 +132,11 @@ def ranged_gets(bench: Bench, server_name: str) -> dict[str, Any]:
             url = presign(s3_client(server_spec(bench.server(name))), "GET", [BOTO3_KEY])[0]
         result = bench.on_server(name, lambda _server: bench.worker(
             "ranged_gets", url=url, size=settings.size, length=min(settings.range_size, settings.size),
-            count=settings.ranged_gets))
+            count=settings.moto_ranged_gets if name == "moto" else settings.ranged_gets))
         if result["statuses"] != [206]:
             raise RuntimeError(f"ranged GETs answered {result['statuses']}, not 206")
         return _with_rate(result)
 
     steps = {name: (lambda n=name: once(n)) for name in CURL_SERVERS}
-    taken = bench.interleaved("ranged", steps, bench.settings.repeats)
+    taken = bench.interleaved("ranged", steps, settings.short_repeats)
     return pooled(samples(taken, server_name), "mib_s")

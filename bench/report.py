@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 MiB = 1024 * 1024
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,14 @@ def attempt(row: Row, fill: Callable[[Row], object]) -> Row:
         reason = str(error) if isinstance(error, RuntimeError) else f"{type(error).__name__}: {error}"
         not_measured(row, reason[:400])
     return row
+
+
+def peer_or_none(measure: Callable[[], T]) -> T | None:
+    """A peer's figure for a row, or None if it could not be taken: the peer's own row reports why."""
+    try:
+        return measure()
+    except Exception:  # reported by the peer's row
+        return None
 
 
 def _number(x: float | None) -> str:

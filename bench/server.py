@@ -5,11 +5,9 @@ plain loopback file copy), and the server's peak memory while it stores and serv
 
 from __future__ import annotations
 
-from typing import Any
-
 from bench import large_objects
 from bench.context import Bench
-from bench.report import Row, Target, attempt
+from bench.report import Row, Target, attempt, peer_or_none
 from bench.transfer import _size_label
 
 GROUP = "Emulator server: large objects, emulator vs moto"
@@ -34,7 +32,8 @@ def rows(bench: Bench) -> list[Row]:
             row = Row(f"server.{method.lower()}.curl.{name}", GROUP, label, name, "MiB/s",
                       target=target if name == "emulator" else None)
             out.append(attempt(row, lambda row, m=method, n=name: _curl(bench, row, m, n)))
-    ranged = f"{settings.ranged_gets} ranged GETs of {_size_label(settings.range_size)} into it"
+    ranged = (f"ranged GETs of {_size_label(settings.range_size)} into it ({settings.ranged_gets} a repeat, "
+              f"moto {settings.moto_ranged_gets})")
     for name in SERVERS:
         row = Row(f"server.ranged.{name}", GROUP, ranged, name, "MiB/s")
         out.append(attempt(row, lambda row, n=name: _ranged(bench, row, n)))
@@ -50,10 +49,11 @@ def _boto3(bench: Bench, row: Row, direction: str, name: str) -> None:
     ceiling = large_objects.boto3_transfer(bench, "null", direction)
     result = large_objects.boto3_transfer(bench, name, direction)
     row.value, row.ceiling = result["mib_s"], ceiling["mib_s"]
-    row.note = (f"repeats of MiB/s {result['samples']}; in {result['seconds']:.1f}s: client CPU "
-                f"{result['cpu_seconds']:.1f}s, server CPU {_seconds(result.get('server_cpu_seconds'))}")
+    row.note = (f"repeats of MiB/s {result['samples']}, ceiling {ceiling['samples']}; in "
+                f"{result['seconds']:.1f}s: client CPU {result['cpu_seconds']:.1f}s, server CPU "
+                f"{_seconds(result.get('server_cpu_seconds'))}")
     if name == "emulator":
-        moto = _try(lambda: large_objects.boto3_transfer(bench, "moto", direction))
+        moto = peer_or_none(lambda: large_objects.boto3_transfer(bench, "moto", direction))
         if moto:
             row.peer, row.peer_value = "moto", moto["mib_s"]
 
@@ -64,7 +64,7 @@ def _curl(bench: Bench, row: Row, method: str, name: str) -> None:
     row.value, row.peer, row.peer_value = result["mib_s"], "loopback bound", bound["mib_s"]
     row.note = f"driver {result['driver']}; repeats of MiB/s {result['samples']}, bound {bound['samples']}"
     if name == "emulator":
-        moto = _try(lambda: large_objects.curl_transfer(bench, "moto", method))
+        moto = peer_or_none(lambda: large_objects.curl_transfer(bench, "moto", method))
         if moto:
             row.note += f"; {result['mib_s'] / moto['mib_s']:.1f}x moto"
 
@@ -77,7 +77,7 @@ def _ranged(bench: Bench, row: Row, name: str) -> None:
     row.note = (f"{per_request:.0f} ms per ranged GET; repeats of MiB/s {result['samples']}, bound "
                 f"{bound['samples']}; server peak RSS {result['server_peak_mib']:.0f} MiB")
     if name == "emulator":
-        moto = _try(lambda: large_objects.ranged_gets(bench, "moto"))
+        moto = peer_or_none(lambda: large_objects.ranged_gets(bench, "moto"))
         if moto:
             row.note += f"; {result['mib_s'] / moto['mib_s']:.1f}x moto"
 
@@ -92,7 +92,7 @@ def _peaks(bench: Bench, name: str) -> dict[str, float]:
         "curl PUT": lambda: large_objects.curl_transfer(bench, name, "PUT"),
     }
     return {label: result["server_peak_mib"] for label, step in steps.items()
-            if (result := _try(step)) and result.get("server_peak_mib") is not None}
+            if (result := peer_or_none(step)) and result.get("server_peak_mib") is not None}
 
 
 def _peak(bench: Bench, row: Row, name: str) -> None:
@@ -108,9 +108,3 @@ def _peak(bench: Bench, row: Row, name: str) -> None:
 def _seconds(value: float | None) -> str:
     return "?" if value is None else f"{value:.1f}s"
 
-
-def _try(fn: Any) -> Any:
-    try:
-        return fn()
-    except Exception:  # the peer's own row reports its failure
-        return None

@@ -14,7 +14,7 @@ from typing import Any
 from bench import drivers
 from bench.clients import presign, s3_client, server_spec
 from bench.context import Bench, pooled, samples
-from bench.report import Row, Target, attempt
+from bench.report import Row, Target, attempt, peer_or_none
 
 GROUP = "Small objects: 4 KiB puts and gets, emulator vs moto"
 SERVERS = ("emulator", "moto")
@@ -88,7 +88,7 @@ def _op_result(bench: Bench, client: str, name: str, op: str) -> dict[str, Any]:
 def _fill(bench: Bench, row: Row, client: str, op: str, name: str) -> None:
     result = _op_result(bench, client, name, op)
     row.value = result["rps"]
-    row.ceiling = _try(lambda: _op_result(bench, client, "null", op)["rps"])
+    row.ceiling = peer_or_none(lambda: _op_result(bench, client, "null", op)["rps"])
     if client == "boto3":
         row.note = f"rounds of req/s {result['samples']}; client CPU {result['cpu_seconds']:.1f}s"
     else:
@@ -98,13 +98,7 @@ def _fill(bench: Bench, row: Row, client: str, op: str, name: str) -> None:
     if result["server_peak_mib"]:
         row.note += f"; server peak RSS {result['server_peak_mib']:.0f} MiB"
     if name == "emulator":
-        moto = _try(lambda: _op_result(bench, client, "moto", op))
+        moto = peer_or_none(lambda: _op_result(bench, client, "moto", op))
         if moto:
             row.peer, row.peer_value = "moto", moto["rps"]
 
-
-def _try(fn: Any) -> Any:
-    try:
-        return fn()
-    except Exception:  # the peer's own row reports its failure
-        return None
