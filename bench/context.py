@@ -131,13 +131,10 @@ class Bench:
     def on_server(self, name: str, step: Callable[[peers.Server], Sample]) -> Sample:
         """``step(server)``, with the server's peak memory and the CPU time it spent meanwhile."""
         server = self.server(name)
-        server.reset_peak()
-        cpu_before = server.cpu_seconds()
-        result = step(server)
-        cpu_after = server.cpu_seconds()
-        result["server_peak_mib"] = server.peak_rss_mib()
-        if cpu_before is not None and cpu_after is not None:
-            result["server_cpu_seconds"] = cpu_after - cpu_before
+        result, peak, cpu = peers.spent_by(server.pid, lambda: step(server))
+        result["server_peak_mib"] = peak
+        if cpu is not None:
+            result["server_cpu_seconds"] = cpu
         return result
 
     def stop(self, name: str) -> None:

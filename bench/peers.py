@@ -15,11 +15,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 MiB = 1024 * 1024
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -68,6 +70,16 @@ def cpu_seconds(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+
+
+def spent_by(pid: int, step: Callable[[], T]) -> tuple[T, float | None, float | None]:
+    """``step()``, with what process ``pid`` spent meanwhile: its peak RSS in MiB (the peak is reset
+    first) and its CPU seconds."""
+    reset_peak(pid)
+    before = cpu_seconds(pid)
+    result = step()
+    after = cpu_seconds(pid)
+    return result, peak_rss_mib(pid), None if before is None or after is None else after - before
 
 
 # Servers -----------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.clients import BUCKET, s3_client
-from bench.peers import cpu_seconds, peak_rss_mib, reset_peak, rss_mib
+from bench.peers import peak_rss_mib, reset_peak, rss_mib, spent_by
 
 WORKLOADS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
@@ -91,13 +91,14 @@ def _obs_hook() -> Any:
 def _on_server(server_pid: int, step: Callable[[], int]) -> dict[str, Any]:
     """``step()`` (which returns the bytes it moved) metered, with the server's peak memory and the CPU
     time it spent meanwhile."""
-    reset_peak(server_pid)
-    server_cpu = cpu_seconds(server_pid)
-    with Meter() as meter:
-        moved = step()
-    after = cpu_seconds(server_pid)
-    spent = None if server_cpu is None or after is None else after - server_cpu
-    return meter.result(bytes=moved, server_peak_mib=peak_rss_mib(server_pid), server_cpu_seconds=spent)
+    meter = Meter()
+
+    def metered() -> int:
+        with meter:
+            return step()
+
+    moved, peak, spent = spent_by(server_pid, metered)
+    return meter.result(bytes=moved, server_peak_mib=peak, server_cpu_seconds=spent)
 
 
 @workload
@@ -192,13 +193,16 @@ def raw_load(spec: dict[str, Any]) -> dict[str, Any]:
 
 @workload
 def put_keys(spec: dict[str, Any]) -> dict[str, Any]:
-    """Create ``keys`` (empty objects) after ``delay`` seconds; says when they all exist."""
+    """Create ``keys`` (empty objects) after ``delay`` seconds; says when each came to exist."""
     time.sleep(spec.get("delay", 0))
     client = s3_client(spec["server"], pool=16)
-    started = time.time()
+
+    def put(key: str) -> tuple[str, float]:
+        client.put_object(Bucket=BUCKET, Key=key, Body=b"")
+        return key, time.time()
+
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda key: client.put_object(Bucket=BUCKET, Key=key, Body=b""), spec["keys"]))
-    return {"started": started, "finished": time.time()}
+        return {"created": dict(pool.map(put, spec["keys"]))}
 
 
 # Listing -------------------------------------------------------------------------------------------------
@@ -234,7 +238,8 @@ def obshook_list(spec: dict[str, Any]) -> dict[str, Any]:
 
 @workload
 def triggers(spec: dict[str, Any]) -> dict[str, Any]:
-    """``count`` OBSKeyTriggers in one event loop, until a separate process has created their keys."""
+    """``count`` OBSKeyTriggers in one event loop, until a separate process has created their keys; then,
+    as their peer, the same number of polls for missing keys by one plain loop on one hook."""
     import asyncio
     import logging
 
@@ -245,13 +250,13 @@ def triggers(spec: dict[str, Any]) -> dict[str, Any]:
         logging.basicConfig(filename=spec["log_file"], level=logging.INFO)
     count, poke = spec["count"], spec["poke_interval"]
     keys = [f"{spec['prefix']}/{i:06d}" for i in range(count)]
-    fired: list[float] = []
+    fired: dict[str, float] = {}
 
     async def wait(trigger: Any) -> None:
         async for event in trigger.run():
             if event.payload != {"status": "success", "keys": [trigger.bucket_key]}:
                 raise RuntimeError(f"trigger for {trigger.bucket_key} sent {event.payload}")
-            fired.append(time.time())
+            fired[trigger.bucket_key] = time.time()
             return
 
     async def main() -> None:
@@ -266,13 +271,29 @@ def triggers(spec: dict[str, Any]) -> dict[str, Any]:
          json.dumps({"workload": "put_keys", "server": spec["server"], "keys": keys,
                      "delay": spec["delay"]})],
         stdout=subprocess.PIPE, text=True)
-    started = time.time()
     with Meter() as meter:
         asyncio.run(main())
     out, _ = creator.communicate(timeout=600)
-    created = json.loads(out.strip().splitlines()[-1])
-    return meter.result(fired=len(fired), started=started, keys_created=created["finished"],
-                        last_fired=max(fired), latency=max(fired) - created["finished"])
+    created = json.loads(out.strip().splitlines()[-1])["created"]
+    # Each key's wait: from its creation to its trigger's event. The triggers poll at spread phases, so
+    # the longest of them is about one poke interval plus the loop's lag, whatever the keys' timing.
+    waits = [fired[key] - created[key] for key in keys if key in fired]
+    plain_loop = _plain_polls(count, spec["prefix"])
+    return meter.result(fired=len(fired), longest_wait=max(waits), plain_loop=plain_loop)
+
+
+def _plain_polls(count: int, prefix: str) -> dict[str, Any]:
+    """``count`` polls for keys that do not exist, one after another on one hook: what a poll costs
+    without a trigger around it (no event loop, thread hop or log line)."""
+    from airflow_huaweicloud.hooks.obs import OBSHook
+
+    hook = OBSHook(huaweicloud_conn_id="huaweicloud_default")
+    hook.get_file_metadata_for_keys([f"{prefix}-missing/warm"], BUCKET)
+    with Meter() as meter:
+        for i in range(count):
+            if hook.get_file_metadata_for_keys([f"{prefix}-missing/{i:06d}"], BUCKET) is not None:
+                raise RuntimeError("a key that was never created was found")
+    return meter.result(polls=count)
 
 
 def main() -> None:
