@@ -14,7 +14,7 @@ RUN := $(UV) run --frozen --no-sync
 help:
 	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
 	@echo "make test   - lint, type checks and the whole test suite"
-	@echo "make bench  - benchmarks against their peers (1 GiB objects; several minutes)"
+	@echo "make bench  - benchmarks against their peers (1 GiB objects; about half an hour)"
 	@echo "make env    - only create the environment (.venv)"
 
 $(CURDIR)/.tools/bin/uv:

@@ -108,7 +108,7 @@ def curl_transfer(bench: Bench, server_name: str, method: str) -> dict[str, Any]
         upload = bench.source() if method == "PUT" else None
         result = bench.on_server(name, lambda _server: drivers.http_transfer(bench, url, method, upload))
         if upload is not None and name != "loopback":
-            # moto keeps the memory of an object it replaced: each repeat starts from none
+            # every repeat stores a new object, rather than the later ones replacing the first
             s3_client(server_spec(bench.server(name))).delete_object(Bucket=BUCKET, Key=CURL_KEY)
         return result
 
