@@ -98,18 +98,19 @@ def curl_transfer(bench: Bench, server_name: str, method: str) -> dict[str, Any]
     interleaved repeats on the loopback bound, the emulator and moto, pooled."""
 
     def once(name: str) -> dict[str, Any]:
+        client = None  # the S3 servers' (the loopback bound is plain HTTP)
         if name == "loopback":
             url = f"{bench.server('loopback').base_url}/{CURL_KEY}"
         else:
             if method == "GET":
                 boto3_transfer(bench, name, "upload")
-            key = BOTO3_KEY if method == "GET" else CURL_KEY
-            url = presign(s3_client(server_spec(bench.server(name))), method, [key])[0]
+            client = s3_client(server_spec(bench.server(name)))
+            url = presign(client, method, [BOTO3_KEY if method == "GET" else CURL_KEY])[0]
         upload = bench.source() if method == "PUT" else None
         result = bench.on_server(name, lambda _server: drivers.http_transfer(bench, url, method, upload))
-        if upload is not None and name != "loopback":
+        if upload is not None and client is not None:
             # every repeat stores a new object, rather than the later ones replacing the first
-            s3_client(server_spec(bench.server(name))).delete_object(Bucket=BUCKET, Key=CURL_KEY)
+            client.delete_object(Bucket=BUCKET, Key=CURL_KEY)
         return result
 
     steps = {name: (lambda n=name: once(n)) for name in CURL_SERVERS}

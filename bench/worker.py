@@ -285,10 +285,7 @@ def triggers(spec: dict[str, Any]) -> dict[str, Any]:
 def _plain_polls(count: int, prefix: str) -> dict[str, Any]:
     """``count`` polls for keys that do not exist, one after another on one hook: what a poll costs
     without a trigger around it (no event loop, thread hop or log line)."""
-    from airflow_huaweicloud.hooks.obs import OBSHook
-
-    hook = OBSHook(huaweicloud_conn_id="huaweicloud_default")
-    hook.get_file_metadata_for_keys([f"{prefix}-missing/warm"], BUCKET)
+    hook = _obs_hook()
     with Meter() as meter:
         for i in range(count):
             if hook.get_file_metadata_for_keys([f"{prefix}-missing/{i:06d}"], BUCKET) is not None:
