@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from .account import DEFAULT_ACCESS_KEY, DEFAULT_DOMAIN_NAME, DEFAULT_SECRET_KEY, Account
+from .compute import staging
 from .faults import DropConnection, Fault, FaultInjector
 from .http import ApiError, ClientDisconnected, Request, Response
 from .services.admin import AdminService
 from .services.base import Context, RestService, Service, json_error, new_context
 from .services.csms import CsmsService
+from .services.dli.resources import DliResourcesService
+from .services.dli.sql import DliSqlService
 from .services.ecs_metadata import EcsMetadataService
 from .services.functiongraph import FunctionGraphService
 from .services.iam import IamService
@@ -55,6 +58,7 @@ class Emulator:
     def __init__(self, config: EmulatorConfig):
         self.config = config
         self.storage = Storage(config.data_dir)
+        staging.sweep(self.storage)  # no job runs yet: what jobs staged before a stop is garbage
         self.account = Account(
             self.storage,
             access_key=config.access_key,
@@ -68,6 +72,8 @@ class Emulator:
             CsmsService(self.storage, self.account),
             SmnService(self.storage, self.account),
             FunctionGraphService(self.storage, self.account),
+            DliResourcesService(self.storage, self.account),
+            DliSqlService(self.storage, self.account),
         ]
         self.metadata = EcsMetadataService(self.account)
         self.object_storage = ObsService(self.storage, self.account, bucket_domains=config.bucket_domains)

@@ -13,10 +13,13 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..auth import Principal, SignatureError, verify_sdk_hmac
 from ..http import ApiError, Request, Response
+
+if TYPE_CHECKING:
+    from ..account import Account, Project
 
 
 @dataclass
@@ -145,6 +148,19 @@ class RestService(Service):
         response = json_error(error.status, error.code, error.message, ctx.request_id)
         response.headers.update(error.headers)
         return response
+
+
+def require_project(account: Account, project_id: str) -> Project:
+    """The account's project with this id; any other id fails at the gateway, as the SDK signs with it."""
+    project = account.project_by_id(project_id)
+    if project is None:
+        raise ApiError(
+            401,
+            "APIGW.0301",
+            f"Incorrect IAM authentication information: project {project_id} does not belong to "
+            f"domain {account.domain_name}",
+        )
+    return project
 
 
 def new_context(request_id: str) -> Context:

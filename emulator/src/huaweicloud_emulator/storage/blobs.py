@@ -294,6 +294,18 @@ class BlobStore:
         _fsync_dir(final.parent)
         return blob_id
 
+    def adopt(self, path: Path) -> BlobInfo:
+        """Make a finished file under the data directory (a job's output) a blob, moving it: hashed,
+        fsynced and renamed like a streamed upload. The file must be on the blob store's filesystem."""
+        md5 = hashlib.md5(usedforsecurity=False)
+        size = 0
+        with open(path, "rb") as source:
+            while chunk := source.read(CHUNK_SIZE):
+                md5.update(chunk)
+                size += len(chunk)
+        blob_id = self.install(path, open(path, "rb"))  # noqa: SIM115 - install closes it
+        return BlobInfo(blob_id=blob_id, size=size, md5_hex=md5.hexdigest(), sha256_hex=None)
+
     def put_bytes(self, data: bytes | bytearray | memoryview) -> BlobInfo:
         pending = self.pending_inline(data)
         if pending is not None:

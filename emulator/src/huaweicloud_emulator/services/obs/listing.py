@@ -20,7 +20,7 @@ from ...http import Response
 from .call import Call
 from .errors import invalid_argument
 from .headers import iso_date, parse_int, quoted
-from .state import Bucket, ObjectRecord
+from .state import Bucket, ObjectRecord, prefix_end
 from .xml import add, add_all, element, serialize
 
 MAX_KEYS = 1000
@@ -44,14 +44,6 @@ class Entry(Generic[Row]):
     @property
     def text(self) -> str:
         return self.key.decode("utf-8")
-
-
-def prefix_end(prefix: bytes) -> bytes | None:
-    """The smallest byte string greater than every string starting with ``prefix`` (None: no bound)."""
-    stripped = prefix.rstrip(b"\xff")
-    if not stripped:
-        return None
-    return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
 # fetch(cursor, upper bound, limit) -> rows in order; key_of / tie_of read a row's position.

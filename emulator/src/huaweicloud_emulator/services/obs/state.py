@@ -156,6 +156,14 @@ def _part(row: sqlite3.Row) -> Part:
     return Part(row["part_number"], row["blob_id"], row["size"], row["etag"], row["last_modified"])
 
 
+def prefix_end(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with ``prefix`` (None: no bound)."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
 def key_bytes(key: str) -> bytes:
     return key.encode("utf-8")
 
@@ -366,6 +374,28 @@ class ObsState:
                     (bucket, key_bytes(key)),
                 ).fetchall()
                 dropped.extend(row["blob_id"] for row in rows)
+            return self._garbage(db, dropped)
+
+    def publish(self, records: Sequence[ObjectRecord], cleared: Sequence[tuple[str, str]] = ()) -> list[str]:
+        """A job's outputs, in one transaction: delete every object under each (bucket, prefix) of
+        ``cleared`` (an overwrite), then write ``records``. Return the garbage blob ids."""
+        with self.meta.transaction() as db:
+            dropped: list[str] = []
+            for bucket, prefix in cleared:
+                if db.execute("SELECT 1 FROM obs_buckets WHERE name = ?", (bucket,)).fetchone() is None:
+                    raise no_such_bucket(bucket)
+                lower = key_bytes(prefix)
+                upper = prefix_end(lower)
+                sql = "DELETE FROM obs_objects WHERE bucket = ? AND key >= ?"
+                params: list[Any] = [bucket, lower]
+                if upper is not None:
+                    sql += " AND key < ?"
+                    params.append(upper)
+                dropped.extend(row["blob_id"] for row in db.execute(sql + " RETURNING blob_id", params))
+            for record in records:
+                old = self._write_object(db, record)
+                if old is not None:
+                    dropped.append(old)
             return self._garbage(db, dropped)
 
     def set_object_tags(self, bucket: str, key: str, tags: Tags | None) -> None:
