@@ -24,6 +24,7 @@ from .services.base import Context, RestService, Service, json_error, new_contex
 from .services.csms import CsmsService
 from .services.dli.resources import DliResourcesService
 from .services.dli.sql import DliSqlService
+from .services.dws import DwsService
 from .services.ecs_metadata import EcsMetadataService
 from .services.functiongraph import FunctionGraphService
 from .services.iam import IamService
@@ -74,6 +75,7 @@ class Emulator:
             FunctionGraphService(self.storage, self.account),
             DliResourcesService(self.storage, self.account),
             DliSqlService(self.storage, self.account),
+            DwsService(self.storage, self.account),
         ]
         self.metadata = EcsMetadataService(self.account)
         self.object_storage = ObsService(self.storage, self.account, bucket_domains=config.bucket_domains)
