@@ -22,6 +22,7 @@ from .http import ApiError, ClientDisconnected, Request, Response
 from .services.admin import AdminService
 from .services.base import Context, RestService, Service, json_error, new_context
 from .services.csms import CsmsService
+from .services.dli.batches import DliBatchService
 from .services.dli.resources import DliResourcesService
 from .services.dli.sql import DliSqlService
 from .services.dws import DwsService
@@ -75,6 +76,7 @@ class Emulator:
             FunctionGraphService(self.storage, self.account),
             DliResourcesService(self.storage, self.account),
             DliSqlService(self.storage, self.account),
+            DliBatchService(self.storage, self.account),
             DwsService(self.storage, self.account),
         ]
         self.metadata = EcsMetadataService(self.account)
