@@ -260,3 +260,20 @@ def test_a_running_job_fails_after_a_restart_and_the_catalog_survives(tmp_path: 
         assert status.status == "FAILED" and "emulator stopped" in status.message
         query = run(dli, "SELECT answer FROM kept.t")
         assert dli.preview_sql_job_result(PreviewSqlJobResultRequest(job_id=query.job_id)).rows == [[42]]
+
+
+def test_result_columns_are_named_and_typed_as_spark_does(dli: DliClient, lake: str) -> None:
+    database = make_sales(dli, lake)
+    query = run(dli, "SELECT count(*), sum(amount) FROM raw", database)
+    preview = dli.preview_sql_job_result(PreviewSqlJobResultRequest(job_id=query.job_id))
+    assert preview.schema == [{"count(1)": "bigint"}, {"sum(amount)": "bigint"}]
+    assert preview.rows == [[4, 23]]
+
+
+def test_concurrent_queries_each_see_their_own_tables(dli: DliClient, lake: str) -> None:
+    database = make_sales(dli, lake)
+    jobs = [submit(dli, f"SELECT sum(amount) + {i} FROM raw", database).job_id for i in range(4)]
+    for i, job_id in enumerate(jobs):
+        assert wait(dli, job_id).status == "FINISHED"
+        rows = dli.preview_sql_job_result(PreviewSqlJobResultRequest(job_id=job_id)).rows
+        assert rows == [[23 + i]]

@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -108,6 +109,29 @@ class Catalog(Protocol):
 
 
 # Parsing ----------------------------------------------------------------------------------------------
+
+
+_shared: Any = None
+_shared_lock = threading.Lock()
+
+
+def _cursor() -> Any:
+    """A new connection (cursor) to the process's one in-memory DuckDB database.
+
+    One database serves every job: opening a database costs ~16 ms, a cursor under 1 ms. Each cursor has
+    its own temporary views, and interrupting one cancels only its query."""
+    global _shared
+    duckdb, _ = _modules()
+    with _shared_lock:
+        if _shared is None:
+            database = duckdb.connect(":memory:")
+            database.execute(f"SET threads = {max(1, os.cpu_count() or 1)}")
+            database.execute("SET memory_limit = '2GB'")
+            # What does not fit in memory spills here; DuckDB removes its files as it goes.
+            spill = Path(tempfile.gettempdir()) / f"huaweicloud-emulator-duckdb-{os.getpid()}"
+            database.execute(f"SET temp_directory = {_sql_string(str(spill))}")
+            _shared = database
+        return _shared.cursor()
 
 
 def _modules() -> tuple[Any, Any]:
@@ -250,8 +274,6 @@ class Execution:
     warehouse: Path  # where managed tables' files live
     result_path: Path | None  # where a query's full result goes (Parquet)
     database: str = DEFAULT_DATABASE
-    threads: int = 2
-    memory_limit: str = "2GB"
     _connection: Any = None
     _cancelled: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -491,7 +513,7 @@ class Execution:
     # -- SELECT -------------------------------------------------------------------------------------
 
     def _query(self, tree: Any) -> Result:
-        relation = self._relation(tree)
+        relation = _as_spark_types(self._connection, self._relation(_spark_names(tree)))
         described = self._connection.execute(f"DESCRIBE {relation}").fetchall()
         schema = [(str(row[0]), spark_type(str(row[1]))) for row in described]
         assert self.result_path is not None
@@ -502,8 +524,7 @@ class Execution:
         ).fetchone()[0]
         self._check_cancelled()
         os.replace(partial, self.result_path)
-        rows = read_rows(self.result_path, PREVIEW_ROWS)
-        return Result(schema, rows, int(count))
+        return Result(schema, [], int(count))  # the preview reads the rows from the result file
 
     # -- Tables as DuckDB views ---------------------------------------------------------------------
 
@@ -580,12 +601,7 @@ class Execution:
 
         class _Connection:
             def __enter__(self) -> None:
-                connection = duckdb.connect(":memory:")
-                connection.execute(f"SET threads = {int(execution.threads)}")
-                connection.execute(f"SET memory_limit = {_sql_string(execution.memory_limit)}")
-                connection.execute(
-                    f"SET temp_directory = {_sql_string(str(execution.staging.root / 'spill'))}"
-                )
+                connection = _cursor()
                 with execution._lock:
                     execution._connection = connection
                     if execution._cancelled.is_set():
@@ -598,6 +614,34 @@ class Execution:
                 connection.close()
 
         return _Connection()
+
+
+def _spark_names(tree: Any) -> Any:
+    """Name an unaliased ``count(*)`` of the outer SELECT as Spark does (``count(1)``); DuckDB would
+    call it ``count_star()``."""
+    from sqlglot import exp
+
+    if isinstance(tree, exp.Select):
+        tree = tree.copy()
+        for index, column in enumerate(tree.expressions):
+            if isinstance(column, exp.Count) and isinstance(column.this, exp.Star):
+                tree.expressions[index] = exp.alias_(column, "count(1)", quoted=True)
+    return tree
+
+
+def _as_spark_types(connection: Any, relation: str) -> str:
+    """``relation`` with its 128-bit integer columns (DuckDB's ``sum`` of integers) as BIGINT, the type
+    Spark's ``sum`` of integers has."""
+    described = connection.execute(f"DESCRIBE {relation}").fetchall()
+    if not any(str(row[1]).upper() == "HUGEINT" for row in described):
+        return relation
+    columns = ", ".join(
+        f"CAST({_quote(str(row[0]))} AS BIGINT) AS {_quote(str(row[0]))}"
+        if str(row[1]).upper() == "HUGEINT"
+        else _quote(str(row[0]))
+        for row in described
+    )
+    return f"SELECT {columns} FROM ({relation}) AS result"
 
 
 def _table_not_found(database: str, name: str) -> SqlError:
@@ -682,8 +726,7 @@ def _copy_options(table: TableDef) -> str:
 
 def read_rows(path: Path, limit: int | None) -> list[list[Any]]:
     """The first ``limit`` rows (all with None) of a Parquet result, as JSON-ready lists."""
-    duckdb, _ = _modules()
-    with duckdb.connect(":memory:") as connection:
+    with _cursor() as connection:
         sql = f"SELECT * FROM read_parquet({_sql_string(str(path))})"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -695,12 +738,11 @@ def export(
 ) -> int:
     """Write a Parquet result as CSV or JSON lines into ``file`` (a staging output), then ``publish``;
     return the rows written."""
-    duckdb, _ = _modules()
     options = f"FORMAT csv, HEADER {str(header).lower()}" if data_type == "csv" else "FORMAT json"
     select = f"SELECT * FROM read_parquet({_sql_string(str(source))})"
     if limit:
         select += f" LIMIT {int(limit)}"
-    with duckdb.connect(":memory:") as connection:
+    with _cursor() as connection:
         count = int(
             connection.execute(f"COPY ({select}) TO {_sql_string(str(file))} ({options})").fetchone()[0]
         )
