@@ -56,3 +56,41 @@ def run_in_thread(operator: Any, context: dict | None = None) -> tuple[threading
     runner = threading.Thread(target=run)
     runner.start()
     return runner, outcome
+
+
+class FakeTaskInstance:
+    """What an operator's ``execute`` uses of ``context["ti"]``: ``xcom_push``."""
+
+    def __init__(self) -> None:
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+def task_context() -> dict[str, Any]:
+    ti = FakeTaskInstance()
+    return {"ti": ti, "task_instance": ti}
+
+
+def round_trip(trigger: Any) -> Any:
+    """The trigger rebuilt from its ``serialize()``, as the triggerer does (which must give it back)."""
+    import importlib
+
+    classpath, kwargs = trigger.serialize()
+    module, _, name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
+    assert rebuilt.serialize() == (classpath, kwargs)
+    return rebuilt
+
+
+def first_trigger_event(trigger: Any) -> dict[str, Any]:
+    """Run the trigger on an event loop until its first event; that event's payload."""
+    import asyncio
+
+    async def first() -> dict[str, Any]:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("the trigger ended without an event")
+
+    return asyncio.run(first())

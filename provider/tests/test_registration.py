@@ -15,8 +15,12 @@ def test_entry_point_gives_the_provider_info() -> None:
     ]
     info = entry_point.load()()
     assert info["package-name"] == "airflow-provider-huaweicloud"
-    (connection,) = info["connection-types"]
+    connection, dws = info["connection-types"]
     assert connection["connection-type"] == "huaweicloud"
+    assert (dws["connection-type"], dws["hook-class-name"]) == (
+        "dws",
+        "airflow_huaweicloud.hooks.dws_sql.DWSSqlHook",
+    )
     assert connection["hook-class-name"] == "airflow_huaweicloud.hooks.base.HuaweiCloudBaseHook"
     assert connection["ui-field-behaviour"]["relabeling"] == {
         "login": "Access Key ID (AK)",

@@ -23,6 +23,7 @@ from .services.admin import AdminService
 from .services.base import Context, RestService, Service, json_error, new_context
 from .services.csms import CsmsService
 from .services.dli.batches import DliBatchService
+from .services.dli.packages import DliPackagesService
 from .services.dli.resources import DliResourcesService
 from .services.dli.sql import DliSqlService
 from .services.dws import DwsService
@@ -77,6 +78,7 @@ class Emulator:
             DliResourcesService(self.storage, self.account),
             DliSqlService(self.storage, self.account),
             DliBatchService(self.storage, self.account),
+            DliPackagesService(self.storage, self.account),
             DwsService(self.storage, self.account),
         ]
         self.metadata = EcsMetadataService(self.account)

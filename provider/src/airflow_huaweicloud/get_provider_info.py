@@ -40,6 +40,29 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     },
 }
 
+# The ``dws`` connection (DWSSqlHook): a database on a GaussDB(DWS) cluster.
+DWS_CONNECTION_TYPE = "dws"
+DWS_CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "cluster_name": _field(
+        "Cluster name", "Take host and port from this DWS cluster's endpoint (through the Huawei Cloud API)."
+    ),
+    "huaweicloud_conn_id": _field(
+        "Huawei Cloud connection", "The huaweicloud connection for that look-up (huaweicloud_default)."
+    ),
+    "public_endpoint": _field("Public endpoint", "Use the cluster's public address.", "boolean"),
+}
+DWS_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": [],
+    "relabeling": {"login": "User", "schema": "Database"},
+    "placeholders": {
+        "host": "empty when the cluster name is given",
+        "port": "8000",
+        "login": "dbadmin",
+        "schema": "gaussdb",
+        "extra": '{"sslmode": "require", "connect_timeout": 10}',
+    },
+}
+
 
 INTEGRATIONS = {
     "Huawei Cloud": "https://www.huaweicloud.com/intl/en-us/",
@@ -47,6 +70,8 @@ INTEGRATIONS = {
     "Huawei Cloud SMN": "https://support.huaweicloud.com/intl/en-us/smn/",
     "Huawei Cloud CSMS": "https://support.huaweicloud.com/intl/en-us/dew/",
     "Huawei Cloud FunctionGraph": "https://support.huaweicloud.com/intl/en-us/functiongraph/",
+    "Huawei Cloud DLI": "https://support.huaweicloud.com/intl/en-us/dli/",
+    "Huawei Cloud DWS": "https://support.huaweicloud.com/intl/en-us/dws/",
 }
 
 
@@ -69,6 +94,11 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Huawei Cloud FunctionGraph",
                 "python-modules": ["airflow_huaweicloud.hooks.functiongraph"],
             },
+            {"integration-name": "Huawei Cloud DLI", "python-modules": ["airflow_huaweicloud.hooks.dli"]},
+            {
+                "integration-name": "Huawei Cloud DWS",
+                "python-modules": ["airflow_huaweicloud.hooks.dws", "airflow_huaweicloud.hooks.dws_sql"],
+            },
         ],
         "operators": [
             {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.operators.obs"]},
@@ -77,9 +107,13 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Huawei Cloud FunctionGraph",
                 "python-modules": ["airflow_huaweicloud.operators.functiongraph"],
             },
+            {"integration-name": "Huawei Cloud DLI", "python-modules": ["airflow_huaweicloud.operators.dli"]},
+            {"integration-name": "Huawei Cloud DWS", "python-modules": ["airflow_huaweicloud.operators.dws"]},
         ],
         "sensors": [
             {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.sensors.obs"]},
+            {"integration-name": "Huawei Cloud DLI", "python-modules": ["airflow_huaweicloud.sensors.dli"]},
+            {"integration-name": "Huawei Cloud DWS", "python-modules": ["airflow_huaweicloud.sensors.dws"]},
         ],
         "triggers": [
             {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.triggers.obs"]},
@@ -87,6 +121,8 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Huawei Cloud FunctionGraph",
                 "python-modules": ["airflow_huaweicloud.triggers.functiongraph"],
             },
+            {"integration-name": "Huawei Cloud DLI", "python-modules": ["airflow_huaweicloud.triggers.dli"]},
+            {"integration-name": "Huawei Cloud DWS", "python-modules": ["airflow_huaweicloud.triggers.dws"]},
         ],
         "transfers": [
             {
@@ -100,6 +136,18 @@ def get_provider_info() -> dict[str, Any]:
                 ("Huawei Cloud OBS", "Local", "obs_to_local"),
                 ("Amazon Simple Storage Service (S3)", "Huawei Cloud OBS", "s3_to_obs"),
                 ("Common SQL", "Huawei Cloud OBS", "sql_to_obs"),
+            )
+        ]
+        + [
+            {
+                "source-integration-name": source,
+                "target-integration-name": target,
+                "python-module": f"airflow_huaweicloud.transfers.{module}",
+                "how-to-guide": "/docs/dws.md",
+            }
+            for source, target, module in (
+                ("Huawei Cloud OBS", "Huawei Cloud DWS", "obs_to_dws"),
+                ("Huawei Cloud DWS", "Huawei Cloud OBS", "dws_to_obs"),
             )
         ],
         "filesystems": ["airflow_huaweicloud.fs.obs"],
@@ -122,6 +170,13 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": "Huawei Cloud",
                 "conn-fields": CONNECTION_FIELDS,
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
-            }
+            },
+            {
+                "connection-type": DWS_CONNECTION_TYPE,
+                "hook-class-name": "airflow_huaweicloud.hooks.dws_sql.DWSSqlHook",
+                "hook-name": "Huawei Cloud DWS (SQL)",
+                "conn-fields": DWS_CONNECTION_FIELDS,
+                "ui-field-behaviour": DWS_UI_FIELD_BEHAVIOUR,
+            },
         ],
     }

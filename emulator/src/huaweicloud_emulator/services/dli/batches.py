@@ -201,7 +201,7 @@ def parse_batch(body: dict[str, Any]) -> BatchRequest:
     return request
 
 
-def _require_objects(obs: ObsState, urls: tuple[str, ...]) -> None:
+def require_objects(obs: ObsState, urls: tuple[str, ...]) -> None:
     """Every URL names an object (blocks)."""
     for url in urls:
         target = ObsPath.parse(url)
@@ -389,7 +389,7 @@ class DliBatchService(RestService):
         body = ctx.json_object("DLI.0001")
         batch = parse_batch(body)
         await asyncio.to_thread(require_queue, self._storage.meta, project_id, batch.queue)
-        await asyncio.to_thread(_require_objects, self._obs, batch.urls)
+        await asyncio.to_thread(require_objects, self._obs, batch.urls)
         now = now_ms()
         record = {
             "id": str(uuid.uuid4()),

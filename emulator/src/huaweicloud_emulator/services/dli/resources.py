@@ -259,7 +259,7 @@ def _description(body: Mapping[str, Any]) -> str | None:
     return description
 
 
-def _tags(body: Mapping[str, Any]) -> list[dict[str, str]]:
+def parse_tags(body: Mapping[str, Any]) -> list[dict[str, str]]:
     tags = body.get("tags") or []
     if not isinstance(tags, list) or not all(
         isinstance(tag, dict) and isinstance(tag.get("key"), str) and isinstance(tag.get("value", ""), str)
@@ -342,7 +342,7 @@ def _address(value: Any) -> tuple[str, int | None]:
     return match["host"].strip("[]"), port
 
 
-def _wanted_tags(query: Mapping[str, str]) -> dict[str, str]:
+def wanted_tags(query: Mapping[str, str]) -> dict[str, str]:
     """The ``tags`` query filter: ``k=v`` pairs separated by commas."""
     wanted: dict[str, str] = {}
     for pair in filter(None, (query.get("tags") or "").split(",")):
@@ -351,7 +351,7 @@ def _wanted_tags(query: Mapping[str, str]) -> dict[str, str]:
     return wanted
 
 
-def _has_tags(tags_json: str, wanted: Mapping[str, str]) -> bool:
+def has_tags(tags_json: str, wanted: Mapping[str, str]) -> bool:
     tags = {tag["key"]: tag["value"] for tag in json.loads(tags_json)}
     return all(tags.get(key) == value for key, value in wanted.items())
 
@@ -578,7 +578,7 @@ class DliResources:
             _str(body, "engine", "spark"),
             _str(body, "feature", "basic"),
             json.dumps(_str_list(body, "labels")),
-            json.dumps(_tags(body)),
+            json.dumps(parse_tags(body)),
             str(uuid.uuid4()),
             _now_ms(),
         )
@@ -608,11 +608,11 @@ class DliResources:
             raise _invalid(f"order must be one of {', '.join(QUEUE_ORDERS)}")
         page_size = _query_int(query, "page-size", 0, 1)
         current_page = _query_int(query, "current-page", 1, 1)
-        wanted = _wanted_tags(query)
+        wanted = wanted_tags(query)
         matches = [
             row
             for row in self._meta.query("SELECT * FROM dli_queues WHERE project_id = ?", (project_id,))
-            if queue_type in (ALL, row["queue_type"]) and _has_tags(row["tags"], wanted)
+            if queue_type in (ALL, row["queue_type"]) and has_tags(row["tags"], wanted)
         ]
         by_cu = order.startswith("cu")
         matches.sort(
@@ -789,7 +789,7 @@ class DliResources:
             _int(body, "charging_mode", 1),
             _str(body, "enterprise_project_id", "0"),
             json.dumps(label),
-            json.dumps(_tags(body)),
+            json.dumps(parse_tags(body)),
             int(ipv6_enable),
             str(uuid.uuid4()),
             CREATING,
@@ -814,14 +814,14 @@ class DliResources:
         status = query.get("status") or None
         if status is not None and status not in POOL_STATUSES:
             raise _invalid(f"status must be one of {', '.join(POOL_STATUSES)}")
-        name_part, wanted, now = (query.get("name") or "").lower(), _wanted_tags(query), time.time()
+        name_part, wanted, now = (query.get("name") or "").lower(), wanted_tags(query), time.time()
         rows = self._meta.query("SELECT * FROM dli_pools WHERE project_id = ? ORDER BY id", (project_id,))
         matches = [
             row
             for row in rows
             if name_part in row["name"]
             and status in (None, _pool_state(row, now)[0])
-            and _has_tags(row["tags"], wanted)
+            and has_tags(row["tags"], wanted)
         ]
         queues = self._pool_queue_names(project_id)
         return {
@@ -951,7 +951,7 @@ class DliResources:
             _required_str(body, "dest_network_id"),
             _str(body, "routetable_id"),
             json.dumps(_hosts(body)),
-            json.dumps(_tags(body)),
+            json.dumps(parse_tags(body)),
             _now_ms(),
         )
         with self._meta.transaction() as db:
@@ -979,14 +979,14 @@ class DliResources:
         status = (query.get("status") or "").upper() or None
         if status not in (None, ACTIVE, DELETED):
             raise _invalid(f"status must be {ACTIVE} or {DELETED}")
-        name_part, wanted = query.get("name") or "", _wanted_tags(query)
+        name_part, wanted = query.get("name") or "", wanted_tags(query)
         rows = self._meta.query(
             "SELECT * FROM dli_connections WHERE project_id = ? ORDER BY create_time, rowid", (project_id,)
         )
         matches = [
             row
             for row in rows
-            if name_part in row["name"] and status in (None, row["status"]) and _has_tags(row["tags"], wanted)
+            if name_part in row["name"] and status in (None, row["status"]) and has_tags(row["tags"], wanted)
         ]
         return {"count": len(matches), "connections": self._connection_documents(_page(matches, query))}
 

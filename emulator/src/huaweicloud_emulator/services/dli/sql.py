@@ -43,7 +43,7 @@ from ...storage import Storage
 from ..base import Context, RestService, operation, require_project
 from .catalog import SCHEMA as CATALOG_SCHEMA
 from .catalog import ProjectCatalog, now_ms
-from .resources import require_queue
+from .resources import parse_tags, require_queue
 
 log = logging.getLogger("huaweicloud_emulator.dli")
 
@@ -91,16 +91,6 @@ def _string_list(body: dict[str, Any], key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _invalid(f"{key} must be a list of strings")
     return value
-
-
-def _tags(body: dict[str, Any]) -> list[dict[str, str]]:
-    tags = body.get("tags") or []
-    if not isinstance(tags, list) or not all(
-        isinstance(t, dict) and isinstance(t.get("key"), str) and isinstance(t.get("value", ""), str)
-        for t in tags
-    ):
-        raise _invalid("tags must be a list of {key, value} objects")
-    return [{"key": t["key"], "value": t.get("value", "")} for t in tags]
 
 
 def _int_query(request: Request, names: tuple[str, ...], default: int, maximum: int | None = None) -> int:
@@ -287,7 +277,7 @@ class DliSqlService(RestService):
         queue = body.get("queue_name") or "default"
         if not isinstance(database, str) or not isinstance(queue, str):
             raise _invalid("currentdb and queue_name must be strings")
-        conf, tags = _string_list(body, "conf"), _tags(body)
+        conf, tags = _string_list(body, "conf"), parse_tags(body)
         await asyncio.to_thread(require_queue, self._storage.meta, project_id, queue)
         try:
             statement = spark_sql.parse(sql)
