@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from bench.context import ROOT, Bench
-from bench.report import Row, Target, attempt, not_measured
+from bench.report import Row, Target, attempt, crashed, not_measured
 
 GROUP = "Import cost: provider modules over `import airflow.sdk`, fresh interpreters"
 PROVIDER_SRC = ROOT / "provider" / "src" / "airflow_huaweicloud"
@@ -91,7 +91,7 @@ def rows(bench: Bench) -> list[Row]:
                 timings[name].append(measured)
     for name, row in rows.items():
         if name in failures:
-            not_measured(row, failures[name])
+            crashed(row, failures[name])  # the modules are there (installed above): they must import
         elif timings.get(name):
             attempt(row, lambda row, t=timings[name], n=name: _fill(row, t, variants[n][1]))
     return list(rows.values())

@@ -2,7 +2,9 @@
 
 Every figure is judged against a peer measured in the same run (a ratio), because absolute numbers on a
 shared 2-core machine move with whatever else runs; a ratio of two figures taken minutes apart moves far
-less. A row without a number carries the reason (``na``) instead, so the table is always complete.
+less. A row without a number carries the reason instead, so the table is always complete: ``na`` for a
+reason the harness names in advance (``not_measured``: e.g. a package this machine cannot install),
+``error`` when the measurement crashed, which fails the run.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ class Row:
     peer_value: float | None = None
     ceiling: float | None = None  # the same client against a server that does nothing
     target: Target | None = None
-    na: str = ""  # why there is no number
+    na: str = ""  # why there is no number: a reason the harness named (not_measured)
+    error: str = ""  # what crashed while measuring: the run fails
     note: str = ""  # what limits the figure, or detail behind it
     extra: dict[str, float | str | None] = field(default_factory=dict)
 
@@ -74,6 +77,8 @@ class Row:
 
     @property
     def status(self) -> str:
+        if self.error:
+            return "ERROR"
         if self.value is None:
             return "n/a"
         if self.target is None:
@@ -102,13 +107,19 @@ def not_measured(row: Row, reason: str) -> Row:
     return row
 
 
+def crashed(row: Row, error: str) -> Row:
+    row.value = None
+    row.error = error[:400]
+    return row
+
+
 def attempt(row: Row, fill: Callable[[Row], object]) -> Row:
-    """``fill(row)`` sets the row's figures; any failure becomes the row's n/a reason instead."""
+    """``fill(row)`` sets the row's figures. A failure is a crash, kept as the row's error (the other
+    rows are still measured): only the harness itself says a row cannot be measured (``not_measured``)."""
     try:
         fill(row)
-    except Exception as error:  # one failed measurement must not lose the others
-        reason = str(error) if isinstance(error, RuntimeError) else f"{type(error).__name__}: {error}"
-        not_measured(row, reason[:400])
+    except Exception as error:
+        crashed(row, str(error) if isinstance(error, RuntimeError) else f"{type(error).__name__}: {error}")
     return row
 
 
@@ -165,8 +176,9 @@ def render(rows: Iterable[Row]) -> str:
             group = row.group
             out.append(f"\n== {group}")
         out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
-        if row is not None and (row.na or row.note):
-            out.append(f"{'':4}{'n/a: ' + row.na if row.na else row.note}")
+        if row is not None and (row.error or row.na or row.note):
+            detail = f"crashed: {row.error}" if row.error else f"n/a: {row.na}" if row.na else row.note
+            out.append(f"{'':4}{detail}")
     out.append("\n* a target this suite adds (the others are issue 6's). ceiling: the same client against a "
                "do-nothing server in this run.")
     return "\n".join(out)

@@ -112,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         json_path.replace(json_path.with_name(json_path.stem.replace("latest", "previous") + ".json"))
     report.write_json(json_path, rows, settings.as_dict(), started)
     log(f"wrote {json_path}", started)
+    broken = [row.id for row in rows if row.error]
+    if broken:
+        log(f"crashed: {', '.join(broken)}", started)
+        return 1
     return 0
 
 

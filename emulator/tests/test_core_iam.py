@@ -85,38 +85,44 @@ def test_unknown_access_key_is_refused(emulator: EmulatorProcess) -> None:
     assert "UNKNOWNACCESSKEY0000" in refused.value.error_msg
 
 
+def signed_list_projects(emulator: EmulatorProcess, date: datetime) -> requests.Response:
+    """``GET /v3/projects?name=cn-north-4`` signed by the SDK's own signer with a preset X-Sdk-Date,
+    sent as-is, so that the raw answer (status, headers) can be read."""
+    request = SdkRequest(
+        method="GET",
+        schema="http",
+        host=emulator.base_url.removeprefix("http://"),
+        resource_path="/v3/projects",
+        query_params=[("name", "cn-north-4")],
+        header_params={"X-Sdk-Date": date.strftime("%Y%m%dT%H%M%SZ")},
+    )
+    signed = Signer(GlobalCredentials(emulator.access_key, emulator.secret_key)).sign(request)
+    return requests.get(f"{emulator.base_url}{signed.uri}", headers=signed.header_params, timeout=10)
+
+
 @pytest.mark.parametrize("skew", [timedelta(minutes=-16), timedelta(minutes=16)])
 def test_clock_skew_over_fifteen_minutes_is_refused(emulator: EmulatorProcess, skew: timedelta) -> None:
-    """Signed by the SDK's own signer with a preset X-Sdk-Date, sent as-is."""
-
-    def send(date: datetime) -> requests.Response:
-        host = emulator.base_url.removeprefix("http://")
-        request = SdkRequest(
-            method="GET",
-            schema="http",
-            host=host,
-            resource_path="/v3/projects",
-            query_params=[("name", "cn-north-4")],
-            header_params={"X-Sdk-Date": date.strftime("%Y%m%dT%H%M%SZ")},
-        )
-        signed = Signer(GlobalCredentials(emulator.access_key, emulator.secret_key)).sign(request)
-        return requests.get(f"{emulator.base_url}{signed.uri}", headers=signed.header_params, timeout=10)
-
-    assert send(datetime.now(UTC) + timedelta(minutes=5)).status_code == 200
-    refused = send(datetime.now(UTC) + skew)
+    assert signed_list_projects(emulator, datetime.now(UTC) + timedelta(minutes=5)).status_code == 200
+    refused = signed_list_projects(emulator, datetime.now(UTC) + skew)
     assert refused.status_code == 401
     assert refused.json()["error_code"] == "APIGW.0301"
     assert refused.headers["X-Request-Id"] == refused.json()["request_id"]
 
 
 def test_every_response_carries_a_request_id(emulator: EmulatorProcess) -> None:
-    ok = requests.get(f"{emulator.base_url}/_emulator/health", timeout=10)
-    assert ok.json()["status"] == "ok"
+    request_id = re.compile(r"[0-9a-f]{32}")
+    ok = signed_list_projects(emulator, datetime.now(UTC))
+    assert ok.status_code == 200 and ok.json()["projects"]
+    health = requests.get(f"{emulator.base_url}/_emulator/health", timeout=10)
+    assert health.json()["status"] == "ok"
     unsigned = requests.get(
         f"{emulator.base_url}/v3/projects", headers={"Authorization": "SDK-HMAC-SHA256 garbage"}, timeout=10
     )
     assert unsigned.status_code == 401
-    assert re.fullmatch(r"[0-9a-f]{32}", unsigned.headers["X-Request-Id"])
+    ids = [response.headers.get("X-Request-Id", "") for response in (ok, health, unsigned)]
+    assert all(request_id.fullmatch(value) for value in ids), ids
+    assert len(set(ids)) == 3  # one per request
+    assert unsigned.json()["request_id"] == ids[2]
 
 
 def test_ecs_metadata_hands_out_working_temporary_keys(emulator: EmulatorProcess, monkeypatch) -> None:

@@ -15,7 +15,9 @@ from huaweicloudsdkcore.exceptions.exceptions import (
     ServerResponseException,
 )
 from iam_clients import assume_agency, iam_client, list_projects
+from obs_clients import sdk as obs_sdk
 
+from huaweicloud_emulator.cli import READY_PREFIX
 from huaweicloud_emulator.process import EmulatorProcess
 
 
@@ -30,12 +32,31 @@ def test_prints_its_url_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         requests.get(f"{process.base_url}/_emulator/health", timeout=2)
 
 
-def test_python_dash_m_and_the_console_script_both_serve(tmp_path: Path) -> None:
-    script = Path(sys.executable).parent / "huaweicloud-emulator"
-    result = subprocess.run([str(script), "serve", "--help"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0
-    for option in ("--host", "--port", "--data-dir", "--access-key", "--secret-key", "--fault"):
-        assert option in result.stdout
+@pytest.mark.parametrize("launcher", ["python -m", "console script"])
+def test_python_dash_m_and_the_console_script_both_serve(tmp_path: Path, launcher: str) -> None:
+    command = (
+        [sys.executable, "-m", "huaweicloud_emulator"]
+        if launcher == "python -m"
+        else [str(Path(sys.executable).parent / "huaweicloud-emulator")]
+    )
+    process = subprocess.Popen(
+        [*command, "serve", "--port", "0", "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith(READY_PREFIX), line
+        base_url = line[len(READY_PREFIX) :].strip()
+        health = requests.get(f"{base_url}/_emulator/health", timeout=5)
+        assert (health.status_code, health.json()["status"]) == (200, "ok")
+        assert "obs" in health.json()["services"]
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
 
 
 def test_bad_fault_spec_is_named(tmp_path: Path) -> None:
@@ -100,8 +121,13 @@ def test_dropped_connection(fresh_emulator: EmulatorProcess) -> None:
     # The body is cut short after the headers: the SDK surfaces the broken connection as it comes.
     with pytest.raises((ConnectionException, requests.exceptions.ChunkedEncodingError)):
         list_projects(iam_client(fresh_emulator), "cn-north-4")
-    # Other services are untouched by a fault on IAM.
-    assert requests.get(f"{fresh_emulator.base_url}/_emulator/health", timeout=5).ok
+    # Other services are untouched by a fault on IAM: a signed OBS request is answered whole...
+    listed = obs_sdk(fresh_emulator).listBuckets()
+    assert (listed.status, listed.body.buckets) == (200, [])
+    assert listed.requestId
+    # ... while IAM still drops every request.
+    with pytest.raises((ConnectionException, requests.exceptions.ChunkedEncodingError)):
+        list_projects(iam_client(fresh_emulator), "cn-north-4")
 
 
 def test_faults_given_at_start_up(tmp_path: Path) -> None:

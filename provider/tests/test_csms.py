@@ -61,7 +61,7 @@ def faults(emulator: EmulatorProcess) -> Iterator[EmulatorProcess]:
 # CSMSHook --------------------------------------------------------------------------------------------
 
 
-def test_init_reads_no_connection_and_imports_no_sdk() -> None:
+def test_init_reads_no_connection() -> None:
     hook = CSMSHook(huaweicloud_conn_id="does_not_exist")
     assert hook.huaweicloud_conn_id == "does_not_exist"
 

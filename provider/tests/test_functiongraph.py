@@ -7,13 +7,14 @@ import asyncio
 import importlib
 import io
 import re
+import time
 import uuid
 import zipfile
 from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
-from provider_fixtures import REGION, emulator_connection
+from provider_fixtures import REGION, emulator_connection, run_in_thread
 
 from airflow_huaweicloud.hooks.functiongraph import FunctionGraphFunctionError, FunctionGraphHook
 from airflow_huaweicloud.operators.functiongraph import FunctionGraphInvokeOperator
@@ -249,30 +250,28 @@ def test_async_failures_fail_the_task(hook: FunctionGraphHook) -> None:
     assert unknown["status"] == "error" and "lists no asynchronous invocation" in unknown["message"]
 
 
-def test_on_kill_cancels_the_async_invocation_waited_for(hook: FunctionGraphHook) -> None:
+def test_on_kill_cancels_the_async_invocation_execute_waits_for(hook: FunctionGraphHook) -> None:
+    """on_kill arrives (from another thread, as on SIGTERM) while execute() polls a running invocation:
+    the invocation is cancelled, and execute() ends with the failure rather than waiting 30 s."""
     urn = hook.create_function(unique("slow"), SLOW)
-    operator = FunctionGraphInvokeOperator(task_id="slow", function_urn=urn, invocation_type="async")
-    request_id = hook.invoke_async(urn, {"s": 30})
-    operator._pending = (urn, request_id)  # as while execute() polls
+    operator = FunctionGraphInvokeOperator(
+        task_id="slow", function_urn=urn, invocation_type="async", payload={"s": 30}, deferrable=False,
+        poll_interval=0.1,
+    )
+    context = task_context()
+    worker, outcome = run_in_thread(operator, context)
+    deadline = time.monotonic() + 20
+    while (request_id := context["ti"].xcom.get("request_id")) is None or (
+        (hook.get_async_invocation(urn, request_id) or {}).get("status") != "RUNNING"
+    ):
+        assert time.monotonic() < deadline, "the invocation never started running"
+        time.sleep(0.05)
     operator.on_kill()
-    record = hook.wait_for_async_invocation(urn, request_id, poll_interval=0.1, timeout=10)
-    assert (record["status"], record["error_code"]) == ("FAIL", 4208)
+    worker.join(15)
+    assert not worker.is_alive(), "execute() kept waiting after on_kill"
+    (failure,) = outcome
+    assert isinstance(failure, AirflowException)
+    assert f"{request_id} ended FAIL with error 4208" in str(failure)
+    record = hook.get_async_invocation(urn, request_id)
+    assert record is not None and (record["status"], record["error_code"]) == ("FAIL", 4208)
     FunctionGraphInvokeOperator(task_id="sync", function_urn=urn).on_kill()  # nothing to cancel: no error
-
-
-def test_modules_import_the_sdk_lazily() -> None:
-    """DAG parsing imports the operator module: the FunctionGraph SDK must only be imported when used."""
-    import ast
-    import inspect
-
-    from airflow_huaweicloud.hooks import functiongraph as hook_module
-    from airflow_huaweicloud.operators import functiongraph as operator_module
-    from airflow_huaweicloud.triggers import functiongraph as trigger_module
-
-    for module in (hook_module, operator_module, trigger_module):
-        tree = ast.parse(inspect.getsource(module))
-        top_level = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
-        names = [alias.name for node in top_level for alias in node.names] + [
-            node.module or "" for node in top_level if isinstance(node, ast.ImportFrom)
-        ]
-        assert not [name for name in names if name.startswith("huaweicloudsdkfunctiongraph")], module

@@ -60,7 +60,7 @@ class Spy:
 # Construction and obs:// URLs ------------------------------------------------------------------
 
 
-def test_init_reads_no_connection_and_imports_no_sdk() -> None:
+def test_init_reads_no_connection() -> None:
     hook = OBSHook(huaweicloud_conn_id="does_not_exist", transfer_config={"part_size": MiB})
     assert hook.huaweicloud_conn_id == "does_not_exist"
     assert hook.transfer_config.part_size == MiB

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -423,12 +424,83 @@ def test_a_large_object_downloads_in_parallel_ranges(
     assert sorted(os.listdir(target.parent)) == ["big.bin"]  # no temporary file left
 
 
-def test_a_small_object_downloads_in_one_stream_checked_by_md5(
-    session: Session, bucket: str, tmp_path: Path
-) -> None:
+class AlteredResponse:
+    """The real response stream of a GET, altered on its way to the engine: its first byte flipped, or
+    broken off (ConnectionResetError) after ``cut_after`` bytes."""
+
+    def __init__(self, stream: Any, *, flip: bool = False, cut_after: int | None = None):
+        self._stream = stream
+        self._flip = flip
+        self._cut_after = cut_after
+        self.given = 0
+
+    def readinto(self, buffer: memoryview) -> int:
+        if self._cut_after is not None:
+            if self.given >= self._cut_after:
+                raise ConnectionResetError("the connection broke off mid-body")
+            buffer = buffer[: self._cut_after - self.given]
+        received = self._stream.readinto(buffer)
+        if self._flip and self.given == 0 and received:
+            buffer[0] ^= 0xFF
+        self.given += received
+        return received
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def alter_first_get(monkeypatch: pytest.MonkeyPatch, session: Session, **alteration: Any) -> list[str]:
+    """Wraps ObsClient.getObject (the real call) so that the first answer's body arrives altered (see
+    AlteredResponse); returns the Range of every GET, in order."""
+    client = session.obs_client()
+    original = client.getObject
+    ranges: list[str] = []
+
+    def altering(*args: Any, **kwargs: Any) -> Any:
+        ranges.append(kwargs["headers"].range)
+        result = original(*args, **kwargs)
+        if len(ranges) == 1:
+            # The SDK's models are dicts that drop an attribute of another type: set the item.
+            result.body["response"] = AlteredResponse(result.body.response, **alteration)
+        return result
+
+    monkeypatch.setattr(client, "getObject", altering)
+    return ranges
+
+
+def test_a_small_object_downloads_in_one_stream(session: Session, bucket: str, tmp_path: Path) -> None:
     session.obs_client().putContent(bucket, "small.txt", b"hello" * 1000)
     result = tobs.download_file(session, bucket, "small.txt", tmp_path / "small.txt")
     assert result.ranges == 1 and (tmp_path / "small.txt").read_bytes() == b"hello" * 1000
+
+
+def test_a_download_whose_bytes_do_not_match_the_etag_fails(
+    session: Session, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = os.urandom(300_000)
+    session.obs_client().putContent(bucket, "obj", data)
+    target = tmp_path / "obj"
+    target.write_bytes(b"the previous download")
+    alter_first_get(monkeypatch, session, flip=True)
+    with pytest.raises(HuaweiCloudError) as failed:
+        tobs.download_file(session, bucket, "obj", target)
+    assert failed.value.operation == "getObject"
+    assert f"not its ETag {hashlib.md5(data).hexdigest()}" in str(failed.value)
+    assert target.read_bytes() == b"the previous download"
+    assert os.listdir(tmp_path) == ["obj"]  # no temporary file left
+
+
+def test_without_checksum_an_altered_download_lands(
+    session: Session, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the test above: the MD5 check is what caught the altered byte."""
+    data = os.urandom(300_000)
+    session.obs_client().putContent(bucket, "obj", data)
+    alter_first_get(monkeypatch, session, flip=True)
+    unchecked = tobs.TransferConfig(checksum=False)
+    tobs.download_file(session, bucket, "obj", tmp_path / "obj", config=unchecked)
+    landed = (tmp_path / "obj").read_bytes()
+    assert landed != data and landed[1:] == data[1:]
 
 
 def test_a_missing_object_raises_no_such_key(session: Session, bucket: str, tmp_path: Path) -> None:
@@ -462,28 +534,13 @@ def test_a_failed_download_leaves_the_target_untouched(
     assert os.listdir(tmp_path) == ["moving.bin"]
 
 
-def test_a_broken_response_is_resumed(
-    fresh_emulator: EmulatorProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_broken_response_is_resumed_from_the_last_byte_received(
+    session: Session, bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    session = make_session(fresh_emulator)
-    bucket = new_bucket(session)
     data = os.urandom(300_000)
     session.obs_client().putContent(bucket, "obj", data)
-    client = session.obs_client()
-    original = client.getObject
-    calls: list[int] = []
-
-    def first_one_breaks(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            fresh_emulator.set_fault("obs", drop_rate=1.0)  # the connection drops mid-response
-            try:
-                return original(*args, **kwargs)
-            finally:
-                fresh_emulator.clear_faults()
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(client, "getObject", first_one_breaks)
+    ranges = alter_first_get(monkeypatch, session, cut_after=100_000)
     result = tobs.download_file(session, bucket, "obj", tmp_path / "obj")
-    assert len(calls) >= 2 and result.size == len(data)
-    assert (tmp_path / "obj").read_bytes() == data
+    # The second GET asks for the rest only, and the MD5 of the pieces still checks out.
+    assert ranges == ["bytes=0-299999", "bytes=100000-299999"]
+    assert result.size == len(data) and (tmp_path / "obj").read_bytes() == data

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from fault_counting import DroppedConnections
 
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError, RetryPolicy, Session
@@ -221,10 +222,13 @@ def test_retries_give_up_with_the_cloud_error(fresh_emulator: EmulatorProcess) -
 
 
 def test_dropped_connections_are_retried(fresh_emulator: EmulatorProcess) -> None:
+    session = make_session(fresh_emulator, retries=RetryPolicy(max_attempts=3, base_delay=0.01))
+    dropped = DroppedConnections(fresh_emulator)
     fresh_emulator.set_fault("iam", drop_rate=1.0)
-    session = make_session(fresh_emulator, retries=RetryPolicy(max_attempts=2, base_delay=0.01))
-    with pytest.raises(HuaweiCloudError):
+    with pytest.raises(HuaweiCloudError) as failed:
         session.verify()
+    assert failed.value.operation == "KeystoneListProjects"
+    assert dropped.settle(3) == 3  # every attempt reached the emulator, and was dropped
     fresh_emulator.clear_faults()
     assert session.verify() == expected_project(fresh_emulator)
 

@@ -47,7 +47,10 @@ class DagTestResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.returncode == 0 and all(state == "success" for state in self.task_states.values())
+        """The command exited 0 and ran at least one task, every one of which succeeded (a run with no
+        task instances, e.g. of a DAG that failed to load its tasks, is not a success)."""
+        states = self.task_states.values()
+        return self.returncode == 0 and bool(states) and all(state == "success" for state in states)
 
 
 class AirflowSandbox:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import http.client
 from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
-from huaweicloudsdkcore.exceptions.exceptions import SdkException, ServiceResponseException
-
 _REDACTED = "***"
+
+
+def sdk_exceptions() -> ModuleType:
+    """huaweicloudsdkcore's exception classes, imported on first use: importing the toolkit (as parsing
+    a DAG that uses the provider does) loads no SDK."""
+    from huaweicloudsdkcore.exceptions import exceptions
+
+    return exceptions
 
 
 class HuaweiCloudError(Exception):
@@ -49,6 +56,11 @@ class HuaweiCloudError(Exception):
         return f"{type(self).__name__}({str(self)!r})"
 
 
+class IncompleteAnswerError(HuaweiCloudError):
+    """An answer that did not arrive whole (the connection broke in the middle of it): what the service
+    did is unknown, as after a dropped connection, so it is retried only where a call may be repeated."""
+
+
 class ConfigurationError(HuaweiCloudError):
     """Bad or missing settings, raised before any request is sent.
 
@@ -66,7 +78,13 @@ class ConfigurationError(HuaweiCloudError):
 def _transport_errors() -> tuple[type[BaseException], ...]:
     import requests
 
-    return (SdkException, requests.RequestException, ConnectionError, TimeoutError, http.client.HTTPException)
+    return (
+        sdk_exceptions().SdkException,
+        requests.RequestException,
+        ConnectionError,
+        TimeoutError,
+        http.client.HTTPException,
+    )
 
 
 def is_sdk_error(exc: BaseException) -> bool:
@@ -93,14 +111,15 @@ def from_sdk_exception(
     """
     if isinstance(exc, HuaweiCloudError):
         return exc
+    sdk = sdk_exceptions()
     status = code = request_id = None
-    if isinstance(exc, ServiceResponseException):
+    if isinstance(exc, sdk.ServiceResponseException):
         status = exc.status_code
         # The SDK fills a missing error code with the HTTP status; that is not something the cloud said.
         code = exc.error_code if exc.error_code and exc.error_code != str(status) else None
         request_id = exc.request_id or None
         message = str(exc.error_msg or f"HTTP {status}")
-    elif isinstance(exc, SdkException):
+    elif isinstance(exc, sdk.SdkException):
         message = f"{type(exc).__name__}: {exc.error_msg}"
     else:
         message = f"{type(exc).__name__}: {exc}"
@@ -127,4 +146,30 @@ def from_obs_result(resp: Any, *, operation: str, secrets: Iterable[str | None] 
         request_id=resp.requestId or None,
         service="obs",
         operation=operation,
+    )
+
+
+# esdk-obs methods whose success is an XML document that the SDK parses into ``body``: a None body means
+# the document did not arrive whole (the SDK logs the parse failure and returns the result anyway).
+_OBS_DOCUMENT_ANSWERS = frozenset({
+    "completeMultipartUpload", "copyObject", "deleteObjects", "getBucketTagging", "initiateMultipartUpload",
+    "listBuckets", "listMultipartUploads", "listObjects", "listParts",
+})  # fmt: skip
+
+
+def incomplete_obs_answer(result: Any, *, operation: str) -> IncompleteAnswerError | None:
+    """Why a successful esdk-obs GetResult cannot be all that OBS answered, or None if it can be.
+
+    The OBS SDK does not raise when a connection breaks after the status line: it reads what came,
+    gives ``body=None`` when a document is cut short, and a headers-only answer cut short looks like a
+    success. OBS puts a request id on every answer, so an answer without one did not arrive whole.
+    """
+    if not result.requestId:
+        why = "carries no request id (OBS sends one with every answer): the connection broke in it"
+    elif result.body is None and operation in _OBS_DOCUMENT_ANSWERS:
+        why = "ended before its XML document did"
+    else:
+        return None
+    return IncompleteAnswerError(
+        f"the answer (HTTP {result.status}) {why}", service="obs", operation=operation
     )

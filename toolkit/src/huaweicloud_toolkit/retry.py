@@ -13,14 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from huaweicloudsdkcore.exceptions.exceptions import (
-    ConnectionException,
-    RequestTimeoutException,
-    ServiceResponseException,
-    SslHandShakeException,
-)
-
-from huaweicloud_toolkit.errors import HuaweiCloudError
+from huaweicloud_toolkit.errors import HuaweiCloudError, IncompleteAnswerError, sdk_exceptions
 
 T = TypeVar("T")
 
@@ -34,22 +27,25 @@ def is_retryable_status(status: int | None, code: str | None = None) -> bool:
 
 def is_retryable_error(exc: BaseException) -> bool:
     """True for throttling, 5xx answers, connection failures and timeouts; False for other 4xx."""
+    if isinstance(exc, IncompleteAnswerError):
+        return True  # a connection that broke mid-answer
     if isinstance(exc, HuaweiCloudError):
         if exc.status is not None or exc.code:
             return is_retryable_status(exc.status, exc.code)
         # A converted transport error keeps the SDK's exception as its cause.
         return exc.__cause__ is not None and is_retryable_error(exc.__cause__)
-    if isinstance(exc, ServiceResponseException):
+    sdk = sdk_exceptions()
+    if isinstance(exc, sdk.ServiceResponseException):
         return is_retryable_status(exc.status_code, exc.error_code)
     import requests
 
     # A failed TLS handshake (bad certificate) will fail the same way again.
-    if isinstance(exc, SslHandShakeException | requests.exceptions.SSLError):
+    if isinstance(exc, sdk.SslHandShakeException | requests.exceptions.SSLError):
         return False
     return isinstance(
         exc,
-        ConnectionException
-        | RequestTimeoutException
+        sdk.ConnectionException
+        | sdk.RequestTimeoutException
         | requests.ConnectionError
         | requests.exceptions.ChunkedEncodingError  # the connection broke mid-response
         | requests.Timeout
@@ -68,9 +64,10 @@ def is_unsent_error(exc: BaseException) -> bool:
     gateway throttled it. The retry rule for calls that must not act twice (publishing a message,
     invoking a function, adding a secret version): after a timeout, a dropped connection or a 5xx the
     service may already have acted."""
-    if isinstance(exc, ServiceResponseException):
+    sdk = sdk_exceptions()
+    if isinstance(exc, sdk.ServiceResponseException):
         return exc.status_code < 500 and is_retryable_status(exc.status_code, exc.error_code)
-    if isinstance(exc, ConnectionException):
+    if isinstance(exc, sdk.ConnectionException):
         return any(marker in str(exc.error_msg) for marker in _NEVER_CONNECTED)
     return isinstance(exc, ConnectionRefusedError)
 

@@ -17,6 +17,7 @@ from huaweicloud_toolkit.errors import (
     HuaweiCloudError,
     from_obs_result,
     from_sdk_exception,
+    incomplete_obs_answer,
     is_sdk_error,
 )
 from huaweicloud_toolkit.retry import RetryPolicy, is_retryable_error
@@ -258,12 +259,20 @@ class Session:
         self, fn: Callable[[], Any], *, operation: str, ok_statuses: Container[int] = range(200, 300)
     ) -> Any:
         """Run ``fn`` (one esdk-obs call, which returns a GetResult rather than raising) under the retry
-        policy; 429 and 5xx results are retried, any other status outside ``ok_statuses`` raises."""
+        policy; 429 and 5xx results are retried, any other status outside ``ok_statuses`` raises. A
+        success that did not arrive whole (see ``incomplete_obs_answer``) is retried like a dropped
+        connection: every OBS call made through here may be repeated (none appends)."""
 
         def attempt() -> Any:
             result = fn()
             if result.status not in ok_statuses:
                 raise from_obs_result(result, operation=operation, secrets=self._secrets())
+            broken = incomplete_obs_answer(result, operation=operation) if result.status < 300 else None
+            if broken is not None:
+                stream = getattr(result.body, "response", None)  # an object's body, streamed
+                if stream is not None:
+                    stream.close()
+                raise broken
             return result
 
         return self.call(attempt, service="obs", operation=operation)
