@@ -9,12 +9,13 @@ export UV_LINK_MODE ?= copy
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help env lint typecheck test test-fast demo bench bench-quick clean
+.PHONY: help env lint typecheck test test-fast demo bench bench-quick bench-dli clean
 
 help:
 	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
 	@echo "make test   - lint, type checks and the whole test suite"
 	@echo "make bench  - benchmarks against their peers (1 GiB objects; about half an hour)"
+	@echo "make bench-dli - DLI SQL on the emulator vs DuckDB and Spark local (ARGS=--quick: 1M rows)"
 	@echo "make env    - only create the environment (.venv)"
 
 $(CURDIR)/.tools/bin/uv:
@@ -53,6 +54,10 @@ bench: env
 
 bench-quick: env
 	$(RUN) python -m bench.run --quick $(ARGS)
+
+# DLI SQL: the emulator beside DuckDB in-process and Spark local mode (10M rows, about 3 minutes).
+bench-dli: env
+	$(RUN) python -m bench.dli_sql $(ARGS)
 
 clean:
 	rm -rf .venv .tools .demo
