@@ -20,7 +20,7 @@ from .compute import staging
 from .faults import DropConnection, Fault, FaultInjector
 from .http import ApiError, ClientDisconnected, Request, Response
 from .services.admin import AdminService
-from .services.base import Context, RestService, Service, json_error, new_context
+from .services.base import Context, RestService, Service, SharedRoute, json_error, new_context, shared_routes
 from .services.csms import CsmsService
 from .services.dli.batches import DliBatchService
 from .services.dli.packages import DliPackagesService
@@ -30,6 +30,7 @@ from .services.dws import DwsService
 from .services.ecs_metadata import EcsMetadataService
 from .services.functiongraph import FunctionGraphService
 from .services.iam import IamService
+from .services.mrs import MrsService
 from .services.obs import ObsService
 from .services.smn import SmnService
 from .storage import Storage
@@ -77,10 +78,15 @@ class Emulator:
             FunctionGraphService(self.storage, self.account),
             DliResourcesService(self.storage, self.account),
             DliSqlService(self.storage, self.account),
-            DliBatchService(self.storage, self.account),
+            dli_batches := DliBatchService(self.storage, self.account),
             DliPackagesService(self.storage, self.account),
             DwsService(self.storage, self.account),
+            # One Spark runner for the emulator: MRS jobs share DLI's (one warm JVM, one concurrency limit).
+            MrsService(self.storage, self.account, spark=dli_batches.runner),
         ]
+        # Operations that several of them declare (DWS's and MRS's POST /v2/{project_id}/clusters): the
+        # request's body decides (SharedRoute). Unsigned requests, OBS above all, never look at these.
+        self.shared_routes = shared_routes(self.gateway_services)
         self.metadata = EcsMetadataService(self.account)
         self.object_storage = ObsService(self.storage, self.account, bucket_domains=config.bucket_domains)
         names = [s.name for s in self.gateway_services] + [self.metadata.name, "obs"]
@@ -89,6 +95,9 @@ class Emulator:
 
     def route(self, request: Request) -> Service | None:
         if request.headers.get("authorization", "").startswith("SDK-HMAC-SHA256"):
+            for method, pattern, shared in self.shared_routes:
+                if request.method == method and pattern.match(request.path):
+                    return shared
             return next((s for s in self.gateway_services if s.matches(request)), None)
         if request.path.startswith("/_emulator/"):
             return next((s for s in self.admin_surfaces if s.matches(request)), self.admin)
@@ -126,6 +135,8 @@ class Emulator:
                 ctx.request_id,
             )
         try:
+            if isinstance(service, SharedRoute):  # resolved before faults: they are the owner's
+                service, request = await service.resolve(request)
             if service is not self.admin:
                 await self._inject_faults(service, request)
             return await service.handle(request, ctx)

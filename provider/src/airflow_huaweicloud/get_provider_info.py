@@ -72,6 +72,7 @@ INTEGRATIONS = {
     "Huawei Cloud FunctionGraph": "https://support.huaweicloud.com/intl/en-us/functiongraph/",
     "Huawei Cloud DLI": "https://support.huaweicloud.com/intl/en-us/dli/",
     "Huawei Cloud DWS": "https://support.huaweicloud.com/intl/en-us/dws/",
+    "Huawei Cloud MRS": "https://support.huaweicloud.com/intl/en-us/mrs/",
 }
 
 
@@ -99,6 +100,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Huawei Cloud DWS",
                 "python-modules": ["airflow_huaweicloud.hooks.dws", "airflow_huaweicloud.hooks.dws_sql"],
             },
+            {"integration-name": "Huawei Cloud MRS", "python-modules": ["airflow_huaweicloud.hooks.mrs"]},
         ],
         "operators": [
             {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.operators.obs"]},
@@ -109,11 +111,13 @@ def get_provider_info() -> dict[str, Any]:
             },
             {"integration-name": "Huawei Cloud DLI", "python-modules": ["airflow_huaweicloud.operators.dli"]},
             {"integration-name": "Huawei Cloud DWS", "python-modules": ["airflow_huaweicloud.operators.dws"]},
+            {"integration-name": "Huawei Cloud MRS", "python-modules": ["airflow_huaweicloud.operators.mrs"]},
         ],
         "sensors": [
             {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.sensors.obs"]},
             {"integration-name": "Huawei Cloud DLI", "python-modules": ["airflow_huaweicloud.sensors.dli"]},
             {"integration-name": "Huawei Cloud DWS", "python-modules": ["airflow_huaweicloud.sensors.dws"]},
+            {"integration-name": "Huawei Cloud MRS", "python-modules": ["airflow_huaweicloud.sensors.mrs"]},
         ],
         "triggers": [
             {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.triggers.obs"]},
@@ -123,6 +127,7 @@ def get_provider_info() -> dict[str, Any]:
             },
             {"integration-name": "Huawei Cloud DLI", "python-modules": ["airflow_huaweicloud.triggers.dli"]},
             {"integration-name": "Huawei Cloud DWS", "python-modules": ["airflow_huaweicloud.triggers.dws"]},
+            {"integration-name": "Huawei Cloud MRS", "python-modules": ["airflow_huaweicloud.triggers.mrs"]},
         ],
         "transfers": [
             {

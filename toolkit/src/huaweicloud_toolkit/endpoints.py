@@ -21,6 +21,7 @@ SDK_REGION_TABLES: dict[str, tuple[str, str]] = {
     "dli": ("huaweicloudsdkdli.v1.region.dli_region", "DliRegion"),
     "functiongraph": ("huaweicloudsdkfunctiongraph.v2.region.functiongraph_region", "FunctionGraphRegion"),
     "dws": ("huaweicloudsdkdws.v2.region.dws_region", "DwsRegion"),
+    "mrs": ("huaweicloudsdkmrs.v2.region.mrs_region", "MrsRegion"),
 }
 
 

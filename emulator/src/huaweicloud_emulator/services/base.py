@@ -116,6 +116,12 @@ class RestService(Service):
     def matches(self, request: Request) -> bool:
         return any(pattern.match(request.path) for _, pattern, _ in self._routes)
 
+    def claims(self, request: Request, body: bytes) -> bool:
+        """Whether a request for an operation this service shares with one registered before it (see
+        :class:`SharedRoute`) is this service's, judged by its body. A service that shares an operation
+        with an earlier one answers True for the requests it owns; the default claims nothing."""
+        return False
+
     async def handle(self, request: Request, ctx: Context) -> Response:
         found = self._find(request)
         if found is None:
@@ -148,6 +154,54 @@ class RestService(Service):
         response = json_error(error.status, error.code, error.message, ctx.request_id)
         response.headers.update(error.headers)
         return response
+
+
+class SharedRoute(Service):
+    """An operation (method and path template) that several gateway services declare, such as DWS's
+    CreateClusterV2 and MRS's CreateCluster, both ``POST /v2/{project_id}/clusters``. Only the body tells
+    them apart, so the router resolves such a request here, after reading its (small, JSON) body: the
+    first later service that :meth:`RestService.claims` it gets it, else the first one registered."""
+
+    name = "shared-route"
+
+    def __init__(self, services: list[RestService]):
+        self.services = services
+
+    async def resolve(self, request: Request) -> tuple[RestService, Request]:
+        """The service the request is for, and the request with its body to read again."""
+        body = await request.body()
+        owner = next((s for s in self.services[1:] if s.claims(request, body)), self.services[0])
+        return owner, _replayed(request, body)
+
+    def render_error(self, error: ApiError, request: Request, ctx: Context) -> Response:
+        return json_error(error.status, error.code, error.message, ctx.request_id)
+
+
+def shared_routes(services: list[RestService]) -> list[tuple[str, re.Pattern[str], SharedRoute]]:
+    """The operations declared by more than one of ``services``: (method, path pattern, route)."""
+    declared: dict[tuple[str, str], tuple[re.Pattern[str], list[RestService]]] = {}
+    for service in services:
+        for method, pattern, _ in service._routes:
+            declared.setdefault((method, pattern.pattern), (pattern, []))[1].append(service)
+    return [
+        (method, pattern, SharedRoute(owners))
+        for (method, _), (pattern, owners) in declared.items()
+        if len(owners) > 1
+    ]
+
+
+def _replayed(request: Request, body: bytes) -> Request:
+    """The request again, its body already read (a Request streams its body once)."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(request.scope, receive)
 
 
 def require_project(account: Account, project_id: str) -> Project:

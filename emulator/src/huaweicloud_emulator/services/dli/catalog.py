@@ -3,6 +3,9 @@
 It is what Spark SQL statements create and read (through :class:`ProjectCatalog`, the compute layer's
 :class:`~huaweicloud_emulator.compute.spark_sql.Catalog`) and what the catalog API lists. The database
 ``default`` exists in every project, as on DLI. Methods block: call them from a worker thread.
+
+Another service keeps catalogs of its own in tables of its own: ``catalog_schema(prefix)`` and
+``ProjectCatalog(..., prefix=prefix)`` (MRS: one catalog per cluster, the cluster id as the scope).
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ import time
 from ...compute.spark_sql import DEFAULT_DATABASE, Column, SqlError, TableDef
 from ...storage import MetadataStore
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS dli_databases (
+_SCHEMA_TEMPLATE = """
+CREATE TABLE IF NOT EXISTS {prefix}_databases (
     project_id TEXT NOT NULL,
     name TEXT NOT NULL,
     description TEXT NOT NULL,
@@ -23,7 +26,7 @@ CREATE TABLE IF NOT EXISTS dli_databases (
     create_time INTEGER NOT NULL,
     PRIMARY KEY (project_id, name)
 );
-CREATE TABLE IF NOT EXISTS dli_tables (
+CREATE TABLE IF NOT EXISTS {prefix}_tables (
     project_id TEXT NOT NULL,
     database_name TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -38,6 +41,14 @@ CREATE TABLE IF NOT EXISTS dli_tables (
     PRIMARY KEY (project_id, database_name, name)
 );
 """
+
+
+def catalog_schema(prefix: str) -> str:
+    """The DDL of the catalog tables ``<prefix>_databases`` and ``<prefix>_tables``."""
+    return _SCHEMA_TEMPLATE.format(prefix=prefix)
+
+
+SCHEMA = catalog_schema("dli")
 
 
 def now_ms() -> int:
@@ -58,24 +69,26 @@ def _table(row: sqlite3.Row) -> TableDef:
 
 
 class ProjectCatalog:
-    """One project's catalog."""
+    """One project's catalog; with another ``prefix``, one scope's in that service's tables (the column
+    ``project_id`` then holds the scope, such as an MRS cluster id)."""
 
-    def __init__(self, meta: MetadataStore, project_id: str, owner: str):
+    def __init__(self, meta: MetadataStore, project_id: str, owner: str, prefix: str = "dli"):
         self._meta = meta
         self.project_id = project_id
         self.owner = owner
+        self._databases, self._tables = f"{prefix}_databases", f"{prefix}_tables"
 
     def database_exists(self, name: str) -> bool:
         return name == DEFAULT_DATABASE or bool(
             self._meta.query(
-                "SELECT 1 FROM dli_databases WHERE project_id = ? AND name = ?", (self.project_id, name)
+                f"SELECT 1 FROM {self._databases} WHERE project_id = ? AND name = ?", (self.project_id, name)
             )
         )
 
     def database_rows(self) -> list[sqlite3.Row]:
         return self._meta.query(
-            "SELECT d.*, (SELECT count(*) FROM dli_tables t WHERE t.project_id = d.project_id "
-            "AND t.database_name = d.name) AS table_number FROM dli_databases d WHERE d.project_id = ? "
+            f"SELECT d.*, (SELECT count(*) FROM {self._tables} t WHERE t.project_id = d.project_id "
+            f"AND t.database_name = d.name) AS table_number FROM {self._databases} d WHERE d.project_id = ? "
             "ORDER BY d.name",
             (self.project_id,),
         )
@@ -91,29 +104,30 @@ class ProjectCatalog:
             )
         self._meta.write(
             lambda db: db.execute(
-                "INSERT INTO dli_databases VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO {self._databases} VALUES (?, ?, ?, ?, ?)",
                 (self.project_id, name, comment, self.owner, now_ms()),
             )
         )
 
     def drop_database(self, name: str) -> None:
         def drop(db: sqlite3.Connection) -> None:
+            scope = self.project_id
             db.execute(
-                "DELETE FROM dli_tables WHERE project_id = ? AND database_name = ?", (self.project_id, name)
+                f"DELETE FROM {self._tables} WHERE project_id = ? AND database_name = ?", (scope, name)
             )
-            db.execute("DELETE FROM dli_databases WHERE project_id = ? AND name = ?", (self.project_id, name))
+            db.execute(f"DELETE FROM {self._databases} WHERE project_id = ? AND name = ?", (scope, name))
 
         self._meta.write(drop)
 
     def table_rows(self, database: str) -> list[sqlite3.Row]:
         return self._meta.query(
-            "SELECT * FROM dli_tables WHERE project_id = ? AND database_name = ? ORDER BY name",
+            f"SELECT * FROM {self._tables} WHERE project_id = ? AND database_name = ? ORDER BY name",
             (self.project_id, database),
         )
 
     def table_row(self, database: str, name: str) -> sqlite3.Row | None:
         rows = self._meta.query(
-            "SELECT * FROM dli_tables WHERE project_id = ? AND database_name = ? AND name = ?",
+            f"SELECT * FROM {self._tables} WHERE project_id = ? AND database_name = ? AND name = ?",
             (self.project_id, database, name),
         )
         return rows[0] if rows else None
@@ -129,7 +143,7 @@ class ProjectCatalog:
         def insert(db: sqlite3.Connection) -> None:
             try:
                 db.execute(
-                    "INSERT INTO dli_tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO {self._tables} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         self.project_id,
                         table.database,
@@ -156,7 +170,8 @@ class ProjectCatalog:
     def drop_table(self, database: str, name: str) -> TableDef | None:
         def drop(db: sqlite3.Connection) -> sqlite3.Row | None:
             row: sqlite3.Row | None = db.execute(
-                "DELETE FROM dli_tables WHERE project_id = ? AND database_name = ? AND name = ? RETURNING *",
+                f"DELETE FROM {self._tables} WHERE project_id = ? AND database_name = ? AND name = ? "
+                "RETURNING *",
                 (self.project_id, database, name),
             ).fetchone()
             return row
@@ -167,7 +182,8 @@ class ProjectCatalog:
     def set_storage(self, table: TableDef, storage: str) -> None:
         self._meta.write(
             lambda db: db.execute(
-                "UPDATE dli_tables SET storage = ? WHERE project_id = ? AND database_name = ? AND name = ?",
+                f"UPDATE {self._tables} SET storage = ? "
+                "WHERE project_id = ? AND database_name = ? AND name = ?",
                 (storage, self.project_id, table.database, table.name),
             )
         )

@@ -1,0 +1,181 @@
+"""Sensors for Huawei Cloud MRS: wait for a cluster or a job to reach a state, with the old Huawei provider's
+names and parameters.
+
+``MRSShowJobResultSensor`` succeeds on FINISHED only when the job's ``job_result`` is SUCCEEDED (the old
+provider's also passed a FINISHED job whose result was FAILED or KILLED) and fails as soon as the job
+ends otherwise, with the job's ``job_state/job_result`` and MRS's message. ``MRSShowClusterStateSensor``
+fails on failed or abnormal with MRS's ``error_info``. Which states end the wait is the toolkit's waiter
+declaration (:mod:`huaweicloud_toolkit.mrs`). With ``deferrable=True`` (default: ``[operators]
+default_deferrable``) the wait happens in the triggerer (:mod:`airflow_huaweicloud.triggers.mrs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.configuration import conf
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_huaweicloud.hooks.mrs import MRSHook
+from huaweicloud_toolkit.mrs import cluster_waiter, job_waiter
+from huaweicloud_toolkit.waiters import ResourceFailedError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_huaweicloud.triggers.mrs import MRSClusterStateTrigger, MRSCreateExecuteJobTrigger
+    from huaweicloud_toolkit.waiters import Status, Waiter
+
+
+def _default_deferrable() -> bool:
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class _MRSSensor(BaseSensorOperator):
+    """Pokes one cluster or job until :meth:`waiter` says it is done; fails on its failure states."""
+
+    ui_color = "#66c3ff"
+
+    def __init__(
+        self,
+        *,
+        cluster_id: str,
+        target_status: str,
+        deferrable: bool = _default_deferrable(),
+        region: str | None = None,
+        project_id: str | None = None,
+        huaweicloud_conn_id: str = MRSHook.default_conn_name,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.cluster_id = cluster_id
+        self.target_status = target_status
+        self.deferrable = deferrable
+        self.region = region
+        self.project_id = project_id
+        self.huaweicloud_conn_id = huaweicloud_conn_id
+
+    @cached_property
+    def hook(self) -> MRSHook:
+        return MRSHook(
+            huaweicloud_conn_id=self.huaweicloud_conn_id, project_id=self.project_id, region=self.region
+        )
+
+    @property
+    def resource_id(self) -> str:
+        raise NotImplementedError
+
+    def waiter(self) -> Waiter:
+        raise NotImplementedError
+
+    def status(self) -> Status[dict[str, Any]]:
+        raise NotImplementedError
+
+    def trigger(self) -> MRSClusterStateTrigger | MRSCreateExecuteJobTrigger:
+        raise NotImplementedError
+
+    def poke(self, context: Context) -> bool:
+        status = self.status()
+        waiter = self.waiter()
+        self.log.info(
+            "%s %s is %s; waiting for %s", waiter.resource, self.resource_id, status.state, self.target_status
+        )
+        try:
+            return waiter.check(self.resource_id, status)
+        except ResourceFailedError as failed:
+            raise AirflowException(failed.message) from failed
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        if not self.poke(context):
+            self.defer(
+                trigger=self.trigger(),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.timeout),
+            )
+        return None
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
+        if not event or event.get("status") != "success":
+            raise AirflowException((event or {}).get("message") or f"unexpected trigger event {event!r}")
+        self.log.info("%s", event.get("message"))
+
+    def _trigger_settings(self) -> dict[str, Any]:
+        return {
+            "poll_interval": self.poke_interval,
+            "timeout": self.timeout,
+            "project_id": self.project_id,
+            "region": self.region,
+            "huaweicloud_conn_id": self.huaweicloud_conn_id,
+        }
+
+
+class MRSShowClusterStateSensor(_MRSSensor):
+    """Wait for a cluster to be ``target_status``: running (default), terminated, or another state
+    (starting, terminating, frozen, scaling-out, scaling-in). failed and abnormal fail the task with
+    MRS's ``error_info``.
+
+    :param cluster_id: the cluster. (templated)
+    :param target_status: the state waited for. (templated)
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    """
+
+    template_fields: Sequence[str] = ("cluster_id", "target_status")
+
+    def __init__(self, *, cluster_id: str, target_status: str = "running", **kwargs: Any):
+        super().__init__(cluster_id=cluster_id, target_status=target_status, **kwargs)
+
+    @property
+    def resource_id(self) -> str:
+        return self.cluster_id
+
+    def waiter(self) -> Waiter:
+        return cluster_waiter(self.target_status)
+
+    def status(self) -> Status[dict[str, Any]]:
+        return self.hook.get_cluster_status(self.cluster_id)
+
+    def trigger(self) -> MRSClusterStateTrigger:
+        from airflow_huaweicloud.triggers.mrs import MRSClusterStateTrigger
+
+        return MRSClusterStateTrigger(self.cluster_id, self.target_status, **self._trigger_settings())
+
+
+class MRSShowJobResultSensor(_MRSSensor):
+    """Wait for a job to be ``target_status`` (a ``job_state``): by default FINISHED, which counts only
+    with ``job_result`` SUCCEEDED. A job that ends otherwise (FAILED, KILLED, or FINISHED with result FAILED
+    or KILLED) fails the task with its ``job_state/job_result`` and MRS's message.
+
+    :param cluster_id: the cluster. (templated)
+    :param job_id: the job. (templated)
+    :param target_status: the ``job_state`` waited for (RUNNING, FINISHED, ...). (templated)
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    """
+
+    template_fields: Sequence[str] = ("cluster_id", "job_id", "target_status")
+
+    def __init__(self, *, cluster_id: str, job_id: str, target_status: str = "FINISHED", **kwargs: Any):
+        super().__init__(cluster_id=cluster_id, target_status=target_status, **kwargs)
+        self.job_id = job_id
+
+    @property
+    def resource_id(self) -> str:
+        return self.job_id
+
+    def waiter(self) -> Waiter:
+        return job_waiter(self.target_status)
+
+    def status(self) -> Status[dict[str, Any]]:
+        return self.hook.get_job_status(self.cluster_id, self.job_id)
+
+    def trigger(self) -> MRSCreateExecuteJobTrigger:
+        from airflow_huaweicloud.triggers.mrs import MRSCreateExecuteJobTrigger
+
+        return MRSCreateExecuteJobTrigger(
+            self.job_id, self.cluster_id, target_status=self.target_status, **self._trigger_settings()
+        )

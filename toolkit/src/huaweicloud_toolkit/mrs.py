@@ -1,0 +1,397 @@
+"""MRS (MapReduce Service, Huawei Cloud's managed Hadoop and Spark) logic that is more than one SDK call.
+
+* Clusters: create (the v2 API, optionally with steps: ``run-job-flow``), detail and state (v1.1
+  ``cluster_infos``), listing with paging, delete, waiting. A cluster MRS no longer knows reads as
+  ``terminated``. The administrator and node passwords never appear in an error.
+* Job executions (v2): submit (sent once: retried only when it certainly never reached MRS), detail,
+  state, waiting, listing with paging, kill, and a SQL job's result rows.
+
+A job has two states: ``job_state`` (NEW, NEW_SAVING, SUBMITTED, ACCEPTED, RUNNING, then FINISHED, FAILED
+or KILLED: YARN's application state) and ``job_result`` (UNDEFINED while it runs, then SUCCEEDED, FAILED or
+KILLED: YARN's final status). ``FINISHED`` only says that the application stopped; a FINISHED job whose
+result is FAILED failed. So the state waited on is the pair, written ``job_state/job_result``
+(:func:`job_state`), and the one success is ``FINISHED/SUCCEEDED`` (:data:`JOB_WAITER`).
+
+MRS's API says no more about a job that failed than its states, its application id and tracking URL (the
+job's log is YARN's): that is what a failure reports. Records are the SDK's models as dicts, by the SDK's
+field names (``cluster_state``; the v1.1 API sends ``clusterState``). The MRS SDK is imported on first use.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from huaweicloud_toolkit.errors import HuaweiCloudError, redact
+from huaweicloud_toolkit.retry import is_retryable_error, is_unsent_error
+from huaweicloud_toolkit.session import Session
+from huaweicloud_toolkit.waiters import Outcome, Status, Waiter
+
+SERVICE = "mrs"
+NO_SUCH_CLUSTER = "12000003"  # what MRS answers (HTTP 400) for a cluster id it does not know
+PAGE_SIZE = 100
+CLUSTER = "MRS cluster"
+JOB = "MRS job"
+
+# Cluster states (``cluster_state``), as the v1.1 API reports them.
+RUNNING = "running"
+TERMINATED = "terminated"
+CLUSTER_FAILURE_STATES = frozenset({"failed", "abnormal"})
+# A cluster being created that goes away instead never becomes running.
+CLUSTER_RUNNING = Waiter.of(
+    CLUSTER, success=[RUNNING], failure=[*CLUSTER_FAILURE_STATES, "terminating", TERMINATED], service=SERVICE
+)
+# Deleting a cluster turns it terminating at once, whatever it was; one that stays failed or abnormal was
+# not deleted. A cluster created with steps and ``delete_when_no_steps`` ends terminated too.
+CLUSTER_TERMINATED = Waiter.of(CLUSTER, success=[TERMINATED], failure=CLUSTER_FAILURE_STATES, service=SERVICE)
+
+# Job states and results.
+FINISHED = "FINISHED"
+UNDEFINED = "UNDEFINED"  # the result of a job that has not ended
+JOB_FINAL_STATES = (FINISHED, "FAILED", "KILLED")
+JOB_RESULTS = ("SUCCEEDED", "FAILED", "KILLED", UNDEFINED)
+JOB_SUCCEEDED = f"{FINISHED}/SUCCEEDED"
+JOB_WAITER = Waiter.of(
+    JOB,
+    success=[JOB_SUCCEEDED],
+    failure=[
+        f"{state}/{result}"
+        for state, result in itertools.product(JOB_FINAL_STATES, JOB_RESULTS)
+        if f"{state}/{result}" != JOB_SUCCEEDED
+    ],
+    service=SERVICE,
+)
+
+
+def job_state(record: Mapping[str, Any]) -> str:
+    """The state a job is waited on: ``job_state/job_result``, e.g. ``RUNNING/UNDEFINED``,
+    ``FINISHED/SUCCEEDED``, ``FINISHED/FAILED`` (a missing result reads UNDEFINED)."""
+    state = str(record.get("job_state") or "").upper()
+    result = str(record.get("job_result") or UNDEFINED).upper()
+    return f"{state}/{result}"
+
+
+def cluster_waiter(target_status: str) -> Waiter:
+    """What waiting for a cluster to reach ``target_status`` means: the declared waiters for running and
+    terminated; for any other state, that state is success and failed / abnormal end the wait."""
+    target = target_status.lower()
+    if target == RUNNING:
+        return CLUSTER_RUNNING
+    if target == TERMINATED:
+        return CLUSTER_TERMINATED
+    return Waiter.of(CLUSTER, success=[target], failure=CLUSTER_FAILURE_STATES - {target}, service=SERVICE)
+
+
+def job_waiter(target_status: str) -> Waiter:
+    """What waiting for a job to reach ``target_status`` (a ``job_state``) means: FINISHED is
+    :data:`JOB_WAITER` (a FINISHED job succeeds only with ``job_result`` SUCCEEDED); for another state
+    (RUNNING, ...) that state with any result is success, and the failure states end the wait."""
+    target = target_status.upper()
+    if target == FINISHED:
+        return JOB_WAITER
+    success = {f"{target}/{result}" for result in JOB_RESULTS}
+    return Waiter.of(JOB, success=success, failure=JOB_WAITER.failure - success, service=SERVICE)
+
+
+# Clients and calls -------------------------------------------------------------------------------------
+
+
+def client(session: Session, version: str = "v2") -> Any:
+    """The session's (cached) MrsClient of API ``v1`` (clusters: detail, list, delete) or ``v2``."""
+    if version == "v1":
+        from huaweicloudsdkmrs.v1 import MrsClient as V1Client
+
+        return session.client(V1Client, SERVICE)
+    if version == "v2":
+        from huaweicloudsdkmrs.v2 import MrsClient
+
+        return session.client(MrsClient, SERVICE)
+    raise ValueError(f"version must be 'v1' or 'v2', not {version!r}")
+
+
+def _call(
+    session: Session,
+    method: str,
+    request: Any,
+    *,
+    version: str = "v2",
+    once: bool = False,
+    secrets: Sequence[str | None] = (),
+) -> Any:
+    """Call ``MrsClient.<method>(request)`` under the session's retry policy. ``once``: the call creates
+    something and is retried only when it certainly never reached MRS. ``secrets`` are scrubbed from an
+    error, in case the service echoed one."""
+    operation = "".join(part.capitalize() for part in method.split("_"))
+    try:
+        return session.call(
+            lambda: getattr(client(session, version), method)(request),
+            service=SERVICE,
+            operation=operation,
+            is_retryable=is_unsent_error if once else is_retryable_error,
+        )
+    except HuaweiCloudError as error:
+        if not any(secret and secret in error.message for secret in secrets):
+            raise
+        raise HuaweiCloudError(
+            redact(error.message, secrets),
+            status=error.status,
+            code=error.code,
+            request_id=error.request_id,
+            service=error.service,
+            operation=error.operation,
+        ) from None
+
+
+def record(model: Any) -> dict[str, Any]:
+    """An SDK model as a dict by the SDK's field names, without the fields MRS left out."""
+    return _pruned(model.to_dict()) if model is not None else {}
+
+
+def _pruned(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _pruned(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_pruned(item) for item in value]
+    return value
+
+
+def is_not_found(error: HuaweiCloudError) -> bool:
+    return error.status == 404 or error.code == NO_SUCH_CLUSTER
+
+
+# Clusters ----------------------------------------------------------------------------------------------
+
+
+def cluster_body(session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A create request's fields: those given (None left out), the session's region, and pay-per-use
+    billing unless ``charge_info`` says otherwise. Nested values (``node_groups``, ``tags``,
+    ``bootstrap_scripts``, ``steps``, ...) are plain dicts and lists with the API's field names."""
+    body = {name: value for name, value in fields.items() if value is not None}
+    body.setdefault("region", session.region)
+    body.setdefault("charge_info", {"charge_mode": "postPaid"})
+    return body
+
+
+def create_cluster(session: Session, **fields: Any) -> str:
+    """Create a cluster (``CreateClusterReqV2``'s fields) and return its id; it starts ``starting``.
+    Sent once. ``manager_admin_password`` and ``node_root_password`` never appear in an error."""
+    from huaweicloudsdkmrs.v2 import CreateClusterRequest, CreateClusterReqV2
+
+    body = CreateClusterReqV2(**cluster_body(session, fields))
+    answer = _call(
+        session, "create_cluster", CreateClusterRequest(body=body), once=True, secrets=_passwords(fields)
+    )
+    return str(answer.cluster_id)
+
+
+def run_job_flow(
+    session: Session,
+    steps: Sequence[Mapping[str, Any]],
+    *,
+    delete_when_no_steps: bool = False,
+    **fields: Any,
+) -> str:
+    """Create a cluster that runs ``steps`` (each a job: ``job_type``, ``job_name``, ``arguments``,
+    ``properties``, or ``{"job_execution": {...}}``) once it is up; with ``delete_when_no_steps`` it is
+    deleted after them. Returns its id; sent once."""
+    from huaweicloudsdkmrs.v2 import RunJobFlowCommand, RunJobFlowRequest
+
+    body = cluster_body(session, fields)
+    body["steps"] = [step if "job_execution" in step else {"job_execution": dict(step)} for step in steps]
+    body["delete_when_no_steps"] = delete_when_no_steps
+    request = RunJobFlowRequest(body=RunJobFlowCommand(**body))
+    answer = _call(session, "run_job_flow", request, once=True, secrets=_passwords(fields))
+    return str(answer.cluster_id)
+
+
+def _passwords(fields: Mapping[str, Any]) -> list[str | None]:
+    return [fields.get("manager_admin_password"), fields.get("node_root_password")]
+
+
+def cluster(session: Session, cluster_id: str) -> dict[str, Any]:
+    """The cluster's detail: ``cluster_state``, ``stage_desc``, ``error_info``, ``cluster_name``, ..."""
+    from huaweicloudsdkmrs.v1 import ShowClusterDetailsRequest
+
+    request = ShowClusterDetailsRequest(cluster_id=cluster_id)
+    return record(_call(session, "show_cluster_details", request, version="v1").cluster)
+
+
+def cluster_status(session: Session, cluster_id: str) -> Status[dict[str, Any]]:
+    """The cluster's state and, when it failed, MRS's ``error_info``; a cluster MRS no longer knows is
+    ``terminated``."""
+    try:
+        detail = cluster(session, cluster_id)
+    except HuaweiCloudError as error:
+        if is_not_found(error):
+            return Status(TERMINATED, None, {"cluster_id": cluster_id, "cluster_state": TERMINATED})
+        raise
+    return Status(str(detail.get("cluster_state") or ""), detail.get("error_info") or None, detail)
+
+
+def wait_for_cluster(
+    session: Session,
+    cluster_id: str,
+    waiter: Waiter = CLUSTER_RUNNING,
+    *,
+    poll_interval: float = 10.0,
+    timeout: float | None = None,
+    on_poll: Callable[[Status[dict[str, Any]]], None] | None = None,
+) -> Status[dict[str, Any]]:
+    """Poll the cluster until ``waiter`` says it is done (by default: running); a failure state raises
+    ``ResourceFailedError`` with MRS's ``error_info``, ``timeout`` ``WaiterTimeoutError``."""
+    return waiter.wait(
+        cluster_id,
+        lambda: cluster_status(session, cluster_id),
+        interval=poll_interval,
+        timeout=timeout,
+        on_poll=on_poll,
+    )
+
+
+def delete_cluster(session: Session, cluster_id: str) -> None:
+    """Start deleting the cluster (it goes ``terminating``, then ``terminated``)."""
+    from huaweicloudsdkmrs.v1 import DeleteClusterRequest
+
+    _call(session, "delete_cluster", DeleteClusterRequest(cluster_id=cluster_id), version="v1")
+
+
+def iter_clusters(
+    session: Session,
+    *,
+    cluster_name: str | None = None,
+    cluster_state: str | None = None,
+    page_size: int = PAGE_SIZE,
+) -> Iterator[dict[str, Any]]:
+    """The clusters of the project, a page at a time: by default those not terminated (``cluster_state``
+    ``history``: the terminated ones)."""
+    from huaweicloudsdkmrs.v1 import ListClustersRequest
+
+    for page in itertools.count(1):
+        request = ListClustersRequest(
+            cluster_name=cluster_name,
+            cluster_state=cluster_state,
+            page_size=str(page_size),
+            current_page=str(page),
+        )
+        answer = _call(session, "list_clusters", request, version="v1")
+        clusters = [record(item) for item in answer.clusters or []]
+        yield from clusters
+        total = answer.cluster_total
+        if len(clusters) < page_size or (total is not None and page * page_size >= total):
+            return
+
+
+# Job executions ----------------------------------------------------------------------------------------
+
+
+def submit_job(
+    session: Session,
+    cluster_id: str,
+    *,
+    job_type: str,
+    job_name: str,
+    arguments: Sequence[str] | None = None,
+    properties: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Submit a job to a running cluster and return MRS's answer (``job_id``, ``state``). Sent once.
+
+    ``job_type``: MapReduce, SparkSubmit, SparkPython, HiveScript, HiveSql, DistCp, SparkScript, SparkSql
+    or Flink; ``arguments`` are the job's command line (for SparkPython: the program, ``obs://...``, then
+    its arguments; for SparkSql: ``["-e", "statements"]`` or ``["-f", "obs://.../script.sql"]``).
+    ``properties`` are Spark settings (``{"spark.executor.memory": "2g"}``)."""
+    from huaweicloudsdkmrs.v2 import CreateExecuteJobRequest, JobExecution
+
+    body = JobExecution(
+        job_type=job_type,
+        job_name=job_name,
+        arguments=list(arguments) if arguments is not None else None,
+        properties={str(key): str(value) for key, value in properties.items()} if properties else None,
+    )
+    answer = _call(
+        session, "create_execute_job", CreateExecuteJobRequest(cluster_id=cluster_id, body=body), once=True
+    )
+    return record(answer.job_submit_result)
+
+
+def job(session: Session, cluster_id: str, job_id: str) -> dict[str, Any]:
+    """The job's detail: ``job_state``, ``job_result``, ``job_progress``, ``app_id``, ``arguments``, ..."""
+    from huaweicloudsdkmrs.v2 import ShowSingleJobExeRequest
+
+    request = ShowSingleJobExeRequest(job_execution_id=job_id, cluster_id=cluster_id)
+    return record(_call(session, "show_single_job_exe", request).job_detail)
+
+
+def job_status(session: Session, cluster_id: str, job_id: str) -> Status[dict[str, Any]]:
+    """The job's ``job_state/job_result`` (see :func:`job_state`), its failure reason and its detail."""
+    detail = job(session, cluster_id, job_id)
+    return Status(job_state(detail), job_failure_reason(detail), detail)
+
+
+def job_failure_reason(detail: Mapping[str, Any]) -> str | None:
+    """What MRS says of a job that did not succeed (None while it runs, or once it succeeded): its type and
+    name, its application and where YARN tracks it (its log is there)."""
+    if JOB_WAITER.outcome(job_state(detail)) is not Outcome.FAILED:
+        return None
+    facts = [f"{detail.get('job_type')} job {detail.get('job_name')!r}"]
+    facts += [f"{label} {detail[key]}" for key, label in _JOB_FACTS if detail.get(key)]
+    return ", ".join(facts)
+
+
+_JOB_FACTS = (("app_id", "application"), ("tracking_url", "tracking URL"))
+
+
+def wait_for_job(
+    session: Session,
+    cluster_id: str,
+    job_id: str,
+    *,
+    poll_interval: float = 10.0,
+    timeout: float | None = None,
+    on_poll: Callable[[Status[dict[str, Any]]], None] | None = None,
+) -> Status[dict[str, Any]]:
+    """Poll until the job ends: its status when FINISHED with result SUCCEEDED; ``ResourceFailedError``
+    for any other end (FINISHED with result FAILED or KILLED included), ``WaiterTimeoutError``."""
+    return JOB_WAITER.wait(
+        job_id,
+        lambda: job_status(session, cluster_id, job_id),
+        interval=poll_interval,
+        timeout=timeout,
+        on_poll=on_poll,
+    )
+
+
+def kill_job(session: Session, cluster_id: str, job_id: str) -> None:
+    """Ask MRS to kill the job (it ends KILLED, result KILLED)."""
+    from huaweicloudsdkmrs.v2 import StopJobRequest
+
+    _call(session, "stop_job", StopJobRequest(job_execution_id=job_id, cluster_id=cluster_id))
+
+
+def iter_jobs(
+    session: Session, cluster_id: str, *, page_size: int = PAGE_SIZE, **filters: Any
+) -> Iterator[dict[str, Any]]:
+    """The cluster's jobs matching ``filters`` (``job_name``, ``job_type``, ``job_state``, ``job_result``,
+    ``user``, ``queue``, ``sort_by``, ``submitted_time_begin``, ``submitted_time_end``), a page at a
+    time."""
+    from huaweicloudsdkmrs.v2 import ShowJobExeListNewRequest
+
+    for page in itertools.count(1):  # MRS's "offset" is the page number
+        request = ShowJobExeListNewRequest(
+            cluster_id=cluster_id, limit=str(page_size), offset=str(page), **filters
+        )
+        answer = _call(session, "show_job_exe_list_new", request)
+        jobs = [record(item) for item in answer.job_list or []]
+        yield from jobs
+        total = answer.total_record
+        if len(jobs) < page_size or (total is not None and page * page_size >= total):
+            return
+
+
+def sql_result(session: Session, cluster_id: str, job_id: str) -> Any:
+    """The rows of a finished SparkSql or SparkScript job (MRS's ``sql_results``): for each statement, by
+    its index (``"0"``, ``"1"``, ...), a list of ``{column: value}`` with the values as strings."""
+    from huaweicloudsdkmrs.v2 import ShowSqlResultWithJobRequest
+
+    request = ShowSqlResultWithJobRequest(job_execution_id=job_id, cluster_id=cluster_id)
+    return (_call(session, "show_sql_result_with_job", request).to_json_object() or {}).get("sql_results")
