@@ -11,8 +11,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import itertools
 import os
+import re
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,6 +109,86 @@ def signed(
             request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
         SigV4Auth(Credentials(process.access_key, process.secret_key), "s3", "cn-north-4").add_auth(request)
     return requests.request(method, url, data=body, headers=dict(request.headers.items()), timeout=30)
+
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def aws_chunked(
+    process: EmulatorProcess,
+    method: str,
+    path: str,
+    pieces: Iterable[bytes],
+    *,
+    scheme: str,
+    decoded_length: int,
+    trailers: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    tamper: str = "",
+    stream: bool = False,
+) -> requests.Response:
+    """A request with an ``aws-chunked`` body as the AWS SDKs stream one, written from the SigV4
+    streaming specification: ``scheme`` is the ``x-amz-content-sha256`` value, ``pieces`` the chunks'
+    data, ``trailers`` what follows the last chunk (announced by ``x-amz-trailer``). The headers are
+    signed by botocore; chunk and trailer signatures chain from its (seed) signature. ``tamper``:
+    ``"chunk"`` / ``"trailer"`` spoils that signature. ``stream``: sent with Transfer-Encoding chunked."""
+    signed_chunks = scheme.startswith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    url = process.base_url + path
+    wire_headers = {
+        "x-amz-content-sha256": scheme,
+        "x-amz-decoded-content-length": str(decoded_length),
+        "content-encoding": "aws-chunked",
+        **({"x-amz-trailer": ",".join(trailers)} if trailers else {}),
+        **(headers or {}),
+    }
+    request = AWSRequest(method=method, url=url, headers=wire_headers)
+    SigV4Auth(Credentials(process.access_key, process.secret_key), "s3", "cn-north-4").add_auth(request)
+    match = re.search(r"Signature=([0-9a-f]{64})", request.headers["Authorization"])
+    assert match is not None
+    amz_date = request.headers["X-Amz-Date"]
+    scope = f"{amz_date[:8]}/cn-north-4/s3/aws4_request"
+    key = ("AWS4" + process.secret_key).encode()
+    for part in (amz_date[:8], "cn-north-4", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+
+    def sign(*lines: str) -> str:
+        return hmac.new(key, "\n".join(lines).encode(), hashlib.sha256).hexdigest()
+
+    def body() -> Iterator[bytes]:
+        previous = match.group(1)
+        for data in itertools.chain(pieces, [b""]):
+            if signed_chunks:
+                previous = sign(
+                    "AWS4-HMAC-SHA256-PAYLOAD",
+                    amz_date,
+                    scope,
+                    previous,
+                    EMPTY_SHA256,
+                    hashlib.sha256(data).hexdigest(),
+                )
+                shown = "0" * 64 if tamper == "chunk" else previous
+                yield f"{len(data):x};chunk-signature={shown}\r\n".encode() + data
+            else:
+                yield f"{len(data):x}\r\n".encode() + data
+            if data:
+                yield b"\r\n"
+        canonical = "".join(f"{name}:{value}\n" for name, value in (trailers or {}).items())
+        yield canonical.replace("\n", "\r\n").encode()
+        if trailers and signed_chunks:
+            trailer_signature = sign(
+                "AWS4-HMAC-SHA256-TRAILER",
+                amz_date,
+                scope,
+                previous,
+                hashlib.sha256(canonical.encode()).hexdigest(),
+            )
+            shown = "0" * 64 if tamper == "trailer" else trailer_signature
+            yield f"x-amz-trailer-signature:{shown}\r\n".encode()
+        yield b"\r\n"
+
+    sent = dict(request.headers.items())
+    data: Iterable[bytes] | bytes = body() if stream else b"".join(body())
+    return requests.request(method, url, data=data, headers=sent, timeout=60)
 
 
 @dataclass

@@ -714,6 +714,28 @@ def test_botocore_hmac_v1_header(keys: StaticKeyStore, method: str, path: str, q
     assert accepted(keys, req).access_key == AK
 
 
+@pytest.mark.parametrize("signer", ["sigv4", "hmac-v1"])
+def test_utf8_header_values_are_checked_as_signed(keys: StaticKeyStore, signer: str) -> None:
+    """SDKs sign non-ASCII values (user metadata) as UTF-8 and send those bytes; a server reads header
+    bytes as Latin-1."""
+    botocore_auth = pytest.importorskip("botocore.auth")
+    from botocore.credentials import Credentials
+
+    request = _botocore_request(
+        "PUT", "http://127.0.0.1:9000/my-bucket/k", headers={"x-amz-meta-n": "Grüße 中文"}
+    )
+    if signer == "sigv4":
+        botocore_auth.S3SigV4Auth(Credentials(AK, SK), "s3", "us-east-1").add_auth(request)
+    else:
+        botocore_auth.HmacV1Auth(Credentials(AK, SK)).add_auth(request)
+    prepared = request.prepare()
+    req = _as_wire(prepared.url, "PUT", prepared.headers)
+    req["headers"]["x-amz-meta-n"] = "Grüße 中文".encode().decode("latin-1")  # as read from the wire
+    assert accepted(keys, req).access_key == AK
+    tampered = {**req["headers"], "x-amz-meta-n": "Grüße 中文!".encode().decode("latin-1")}
+    assert rejected(keys, req, headers=tampered).code == "SignatureDoesNotMatch"
+
+
 def test_botocore_hmac_v1_virtual_hosted(keys: StaticKeyStore) -> None:
     botocore_auth = pytest.importorskip("botocore.auth")
     from botocore.credentials import Credentials

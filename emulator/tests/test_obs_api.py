@@ -7,10 +7,15 @@ import email.utils
 import hashlib
 import os
 import time
+from email.header import decode_header, make_header
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from obs import (
     CompleteMultipartUploadRequest,
     CompletePart,
@@ -43,6 +48,7 @@ def test_bucket_lifecycle_in_both_location_forms(obs_emulator: EmulatorProcess) 
     assert v2_client.createBucket(name + "-s3", location="cn-east-3").status == 200  # <LocationConstraint>
     assert obs_client.getBucketLocation(name).body.location == "cn-north-4"
     assert v2_client.getBucketLocation(name + "-s3").body.location == "cn-east-3"
+    assert s3(obs_emulator).get_bucket_location(Bucket=name)["LocationConstraint"] == "cn-north-4"
     assert obs_client.headBucket(name).status == 200
     assert (
         s3(obs_emulator).head_bucket(Bucket=name + "-s3")["ResponseMetadata"]["HTTPHeaders"][
@@ -261,6 +267,59 @@ def test_object_tagging(obs_emulator: EmulatorProcess, bucket: str) -> None:
     assert boto.get_object_tagging(Bucket=bucket, Key="t")["TagSet"] == []
 
 
+def test_tagging_headers_keep_every_pair(obs_emulator: EmulatorProcess, bucket: str) -> None:
+    boto = s3(obs_emulator)
+    boto.put_object(Bucket=bucket, Key="t", Body=b"x", Tagging="foo=bar&bar=&a%20b=c%26d")
+    assert boto.get_object_tagging(Bucket=bucket, Key="t")["TagSet"] == [
+        {"Key": "foo", "Value": "bar"},
+        {"Key": "bar", "Value": ""},
+        {"Key": "a b", "Value": "c&d"},
+    ]
+    boto.put_object(Bucket=bucket, Key="bare", Body=b"x", Tagging="foo=bar&bar")
+    assert [t["Key"] for t in boto.get_object_tagging(Bucket=bucket, Key="bare")["TagSet"]] == ["foo", "bar"]
+    client = sdk(obs_emulator)
+    put = client.putContent(bucket, "o", b"x", extensionHeaders={"x-obs-tagging": "foo=bar&bar="})
+    assert put.status == 200
+    tags = client.getObjectTagging(bucket, "o").body.tags
+    assert [(t.key, t.value) for t in tags] == [("foo", "bar"), ("bar", "")]
+    upload = boto.create_multipart_upload(Bucket=bucket, Key="mp", Tagging="k=&v=1")
+    part = boto.upload_part(Bucket=bucket, Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"x")
+    boto.complete_multipart_upload(
+        Bucket=bucket,
+        Key="mp",
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert boto.get_object_tagging(Bucket=bucket, Key="mp")["TagSet"] == [
+        {"Key": "k", "Value": ""},
+        {"Key": "v", "Value": "1"},
+    ]
+
+
+def test_unicode_metadata(obs_emulator: EmulatorProcess, bucket: str) -> None:
+    text = "Grüße, 中文 ok"
+    # The OBS SDK percent-encodes values and decodes what it reads; OBS keeps them as sent.
+    client = sdk(obs_emulator)
+    assert client.putContent(bucket, "sdk", b"x", metadata={"note": text}).status == 200
+    assert ("note", text) in client.getObjectMetadata(bucket, "sdk").header
+    assert s3(obs_emulator).head_object(Bucket=bucket, Key="sdk")["Metadata"]["note"] == quote(
+        text, safe=" ;/?:@&=+$,'*"
+    )
+    # The AWS SDKs for C++, Java, Go... send raw UTF-8 (and sign it as UTF-8); S3 answers its readers
+    # with RFC 2047 encoded words, which the OBS SDK reads as the text too.
+    request = AWSRequest(method="PUT", url=f"{obs_emulator.base_url}/{bucket}/raw", data=b"x")
+    request.headers["x-amz-meta-note"] = text
+    request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
+    SigV4Auth(Credentials(obs_emulator.access_key, obs_emulator.secret_key), "s3", "cn-north-4").add_auth(
+        request
+    )
+    wire = {name: value.encode("utf-8") for name, value in request.headers.items()}
+    assert requests.put(request.url, data=b"x", headers=wire, timeout=10).status_code == 200
+    read = s3(obs_emulator).head_object(Bucket=bucket, Key="raw")["Metadata"]["note"]
+    assert read.startswith("=?UTF-8?B?") and str(make_header(decode_header(read))) == text
+    assert ("note", text) in client.getObjectMetadata(bucket, "raw").header
+
+
 def test_append(obs_emulator: EmulatorProcess, bucket: str) -> None:
     client = sdk(obs_emulator)
     first = client.appendObject(
@@ -433,6 +492,37 @@ def test_multipart_completion_checks_parts(obs_emulator: EmulatorProcess, bucket
     assert complete(CompletePart(1, small), CompletePart(2, second)) == (400, "EntityTooSmall")
     assert complete(CompletePart(2, second)) == (200, None)  # a lone last part may be small
     assert client.getObject(bucket, "bad", loadStreamInMemory=True).body.buffer == b"second"
+
+
+def test_a_repeated_completion_answers_the_same(obs_emulator: EmulatorProcess, bucket: str) -> None:
+    client = sdk(obs_emulator)
+    upload_id = client.initiateMultipartUpload(bucket, "again").body.uploadId
+    etags = [
+        client.uploadPart(bucket, "again", n, upload_id, os.urandom(100 * KIB), isFile=False).body.etag
+        for n in (1, 2)
+    ]
+    request = CompleteMultipartUploadRequest(parts=[CompletePart(n, etags[n - 1]) for n in (1, 2)])
+    first = client.completeMultipartUpload(bucket, "again", upload_id, request)
+    again = client.completeMultipartUpload(bucket, "again", upload_id, request)  # a retry after a lost answer
+    assert (first.status, again.status) == (200, 200)
+    assert again.body.etag == first.body.etag and again.body.key == "again"
+    other = client.completeMultipartUpload(
+        bucket, "again", upload_id, CompleteMultipartUploadRequest(parts=[CompletePart(1, etags[0])])
+    )
+    assert (other.status, other.errorCode) == (404, "NoSuchUpload")
+    assert client.listParts(bucket, "again", upload_id).errorCode == "NoSuchUpload"  # it is complete
+    # boto3 (the toolkit's transfer engine retries the same way)
+    boto = s3(obs_emulator)
+    upload = boto.create_multipart_upload(Bucket=bucket, Key="boto")
+    part = boto.upload_part(Bucket=bucket, Key="boto", UploadId=upload["UploadId"], PartNumber=1, Body=b"x")
+    parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"], "ChecksumCRC32": part["ChecksumCRC32"]}]}
+    answers = [
+        boto.complete_multipart_upload(
+            Bucket=bucket, Key="boto", UploadId=upload["UploadId"], MultipartUpload=parts
+        )
+        for _ in range(2)
+    ]
+    assert answers[0]["ETag"] == answers[1]["ETag"] and answers[1]["ChecksumCRC32"] == part["ChecksumCRC32"]
 
 
 def test_abort_removes_the_parts(obs_emulator: EmulatorProcess, bucket: str) -> None:

@@ -122,6 +122,12 @@ def test_batch_delete_needs_an_integrity_check(obs_emulator: EmulatorProcess, bu
     assert wrong.status_code == 400 and error_of(wrong)["Code"] == "BadDigest"
 
 
+def test_an_oversized_xml_body(obs_emulator: EmulatorProcess, bucket: str) -> None:
+    body = b"<Delete>" + b" " * (9 * 1024 * 1024) + b"</Delete>"
+    response = signed(obs_emulator, "POST", f"/{bucket}?delete", body=body)
+    assert response.status_code == 400 and error_of(response)["Code"] == "MaxMessageLengthExceeded"
+
+
 @pytest.mark.parametrize(
     "path, body",
     [

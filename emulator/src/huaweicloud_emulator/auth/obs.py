@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
@@ -37,6 +38,8 @@ V4_ALGORITHM = "AWS4-HMAC-SHA256"
 V4_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+STREAMING_SIGNED_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_SIGNED_PAYLOAD_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 
 OBS_HEADER_PREFIX = "x-obs-"
 AMZ_HEADER_PREFIX = "x-amz-"
@@ -375,6 +378,38 @@ def _verify_v2_query(
 # ----------------------------------------------------------------------------------------------- v4
 
 
+@dataclass(frozen=True)
+class ChunkSigner:
+    """Verifies the signatures of an ``aws-chunked`` body's chunks and trailer (AWS SigV4 streaming).
+
+    Each signature is an HMAC, with the request's signing key, over a string that chains it to the
+    previous one; the first chunk's previous signature is the request's (the seed).
+    """
+
+    signing_key: bytes
+    amz_date: str
+    scope: str
+    seed_signature: str
+
+    def _sign(self, *lines: str) -> str:
+        text = "\n".join(lines)
+        return hmac.new(self.signing_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def chunk_signature(self, previous: str, chunk_sha256_hex: str) -> str:
+        return self._sign(
+            "AWS4-HMAC-SHA256-PAYLOAD", self.amz_date, self.scope, previous, EMPTY_SHA256, chunk_sha256_hex
+        )
+
+    def trailer_signature(self, previous: str, canonical_trailers: bytes) -> str:
+        """``canonical_trailers``: every trailer but the signature, as ``name:value\\n``."""
+        digest = hashlib.sha256(canonical_trailers).hexdigest()
+        return self._sign("AWS4-HMAC-SHA256-TRAILER", self.amz_date, self.scope, previous, digest)
+
+    @staticmethod
+    def matches(expected: str, provided: str) -> bool:
+        return hmac.compare_digest(expected.encode("ascii"), provided.strip().lower().encode("utf-8"))
+
+
 def _v4_signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
     key = hmac.new(("AWS4" + secret_key).encode("utf-8"), date.encode("utf-8"), hashlib.sha256).digest()
     for part in (region, service, "aws4_request"):
@@ -434,7 +469,9 @@ def _v4_verify_signature(
     scope_date: str,
     region: str,
     service: str,
-) -> None:
+) -> tuple[bytes, str]:
+    """Check the signature against every plausible canonical request; return the signing key and the
+    credential scope (what chunk signatures are computed with)."""
     scope = f"{scope_date}/{region}/{service}/aws4_request"
     signing_key = _v4_signing_key(principal.secret_key, scope_date, region, service)
     first_request = first_sts = ""
@@ -449,7 +486,7 @@ def _v4_verify_signature(
                         first_request, first_sts = canonical, sts
                     expected = hmac.new(signing_key, sts.encode("utf-8"), hashlib.sha256).hexdigest()
                     if hmac.compare_digest(expected.encode("ascii"), provided.lower().encode("utf-8")):
-                        return
+                        return signing_key, scope
     raise _mismatch(first_sts, provided, access_key, CanonicalRequest=first_request)
 
 
@@ -470,7 +507,7 @@ def _verify_v4_header(
     headers: Mapping[str, str],
     keys: KeyStore,
     now: float,
-) -> Principal:
+) -> tuple[Principal, ChunkSigner | None]:
     fields = _parse_v4_header(rest)
     missing = [n for n in ("Credential", "SignedHeaders", "Signature") if not fields.get(n)]
     if missing:
@@ -503,7 +540,7 @@ def _verify_v4_header(
 
     declared = headers.get("x-amz-content-sha256")
     payloads = [declared.strip()] if declared else [UNSIGNED_PAYLOAD, EMPTY_SHA256]
-    _v4_verify_signature(
+    signing_key, scope = _v4_verify_signature(
         principal=principal,
         access_key=access_key,
         provided=fields["Signature"],
@@ -519,7 +556,9 @@ def _verify_v4_header(
         region=region,
         service=service,
     )
-    return principal
+    if payloads[0] in (STREAMING_SIGNED_PAYLOAD, STREAMING_SIGNED_PAYLOAD_TRAILER):
+        return principal, ChunkSigner(signing_key, amz_date, scope, fields["Signature"].lower())
+    return principal, None
 
 
 def _verify_v4_query(
@@ -608,6 +647,58 @@ def _verify_v4_query(
 # ------------------------------------------------------------------------------------------ entry point
 
 
+@dataclass(frozen=True)
+class ObsAuthentication:
+    """Who signed an OBS request, and for a v4 streaming-signed body what verifies its chunks."""
+
+    principal: Principal
+    chunk_signer: ChunkSigner | None = None
+
+
+def _utf8_headers(headers: Mapping[str, str]) -> dict[str, str] | None:
+    """The headers with every value that is UTF-8 on the wire (read as Latin-1) decoded as UTF-8; None
+    when no value changes."""
+    recoded: dict[str, str] = {}
+    changed = False
+    for name, value in headers.items():
+        if not value.isascii():
+            try:
+                value = value.encode("latin-1").decode("utf-8")
+                changed = True
+            except UnicodeError:
+                pass
+        recoded[name] = value
+    return recoded if changed else None
+
+
+def authenticate_obs(
+    *,
+    method: str,
+    raw_path: str,
+    query_string: str,
+    headers: Mapping[str, str],
+    keys: KeyStore,
+    bucket: str | None,
+    now: float | None = None,
+) -> ObsAuthentication | None:
+    """Verify an OBS request; return who signed it, or None when the request is anonymous.
+
+    ``bucket`` is the bucket taken from the Host header for a virtual-hosted-style request (the path then
+    holds only the key) and None for a path-style request.  Raises :class:`SignatureError` on failure.
+    """
+    now = time.time() if now is None else now
+    try:
+        return _authenticate(method.upper(), raw_path, query_string, headers, keys, bucket, now)
+    except SignatureError as exc:
+        as_utf8 = _utf8_headers(headers) if exc.code == "SignatureDoesNotMatch" else None
+        if as_utf8 is None:
+            raise
+        try:
+            return _authenticate(method.upper(), raw_path, query_string, as_utf8, keys, bucket, now)
+        except SignatureError:
+            raise exc from None
+
+
 def verify_obs(
     *,
     method: str,
@@ -618,13 +709,28 @@ def verify_obs(
     bucket: str | None,
     now: float | None = None,
 ) -> Principal | None:
-    """Verify an OBS request; return its principal, or None when the request is anonymous.
+    """:func:`authenticate_obs`, for callers that need only the principal."""
+    authentication = authenticate_obs(
+        method=method,
+        raw_path=raw_path,
+        query_string=query_string,
+        headers=headers,
+        keys=keys,
+        bucket=bucket,
+        now=now,
+    )
+    return None if authentication is None else authentication.principal
 
-    ``bucket`` is the bucket taken from the Host header for a virtual-hosted-style request (the path then
-    holds only the key) and None for a path-style request.  Raises :class:`SignatureError` on failure.
-    """
-    now = time.time() if now is None else now
-    method = method.upper()
+
+def _authenticate(
+    method: str,
+    raw_path: str,
+    query_string: str,
+    headers: Mapping[str, str],
+    keys: KeyStore,
+    bucket: str | None,
+    now: float,
+) -> ObsAuthentication | None:
     pairs = _split_query(query_string)
     query = _query_lookup(pairs)
     authorization = (headers.get("authorization") or "").strip()
@@ -641,13 +747,13 @@ def verify_obs(
 
     path = raw_path or "/"
     resource_path = f"/{bucket}{path}" if bucket else path
-
+    chunk_signer = None
     if authorization:
         scheme, _, rest = authorization.partition(" ")
         if scheme in ("OBS", "AWS"):
             principal = _verify_v2_header(scheme, rest, method, resource_path, pairs, headers, keys, now)
         elif scheme == V4_ALGORITHM:
-            principal = _verify_v4_header(rest, method, path, pairs, headers, keys, now)
+            principal, chunk_signer = _verify_v4_header(rest, method, path, pairs, headers, keys, now)
         else:
             raise _error(400, "InvalidArgument", f"Unsupported Authorization Type '{scheme}'")
     elif v4_query:
@@ -658,4 +764,4 @@ def verify_obs(
         return None
 
     _check_token(principal, headers, query)
-    return principal
+    return ObsAuthentication(principal, chunk_signer)

@@ -4,6 +4,13 @@ An upload is written by a worker thread while the event loop receives the next b
 batches, ~2 MiB, are held per request whatever the object size). The blob is committed (fsync, rename)
 only once the whole body arrived and, when the client sent digests, they matched; a client that goes
 away mid-body, a wrong digest or any error aborts it, so nothing partial is ever visible.
+
+A plain body is written as it comes. Anything more happens in the same worker step, on each piece
+received (:class:`_Payload`): decoding an ``aws-chunked`` body (:mod:`.aws_chunked`: the AWS SDKs'
+streaming uploads, with chunk signatures and trailers), computing the ``x-amz-checksum-*`` the body
+declares (:mod:`.checksums`), and the digests of the body alone for an append. Digests checked before
+the commit: Content-MD5 (``BadDigest``), a hex ``x-amz-content-sha256`` (v4 signed payload) and the
+declared checksum (``BadDigest``), all over the decoded bytes.
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ import binascii
 import contextlib
 import functools
 import hashlib
-import zlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from ...http import Request
+from ...auth import ChunkSigner
+from ...http import ApiError, Request
 from ...storage import BlobInfo, BlobStore, BlobWriter
+from . import aws_chunked, checksums
 from .errors import ObsError, invalid_argument
 
 BATCH_BYTES = 1024 * 1024
@@ -49,14 +58,23 @@ def content_md5(request: Request) -> bytes | None:
     return digest
 
 
+def _streaming_payload(request: Request) -> str | None:
+    """The ``STREAMING-...`` scheme of an aws-chunked body, or None for a plain one."""
+    declared = request.headers.get("x-amz-content-sha256", "").strip()
+    return declared if declared.startswith("STREAMING-") else None
+
+
 def declared_length(request: Request) -> int | None:
-    value = request.headers.get("content-length")
+    """The length of the body the client announces: Content-Length, or for an aws-chunked body the
+    length once decoded (``x-amz-decoded-content-length``)."""
+    name = "x-amz-decoded-content-length" if _streaming_payload(request) else "content-length"
+    value = request.headers.get(name)
     if value is None:
         return None
     try:
         length = int(value)
     except ValueError:
-        raise invalid_argument("Content-Length is not a number", "Content-Length", value) from None
+        raise invalid_argument(f"{name} is not a number", name, value) from None
     if length > MAX_OBJECT_SIZE:
         raise ObsError(
             400,
@@ -67,37 +85,81 @@ def declared_length(request: Request) -> int | None:
     return length
 
 
-def _check_supported_encoding(request: Request) -> None:
-    encoding = request.headers.get("content-encoding", "")
-    if "aws-chunked" in encoding.lower() or request.headers.get("x-amz-content-sha256", "").startswith(
-        "STREAMING-"
-    ):
+def _chunked_decoder(request: Request) -> aws_chunked.AwsChunkedDecoder | None:
+    """The decoder of an aws-chunked body (None for a plain one); refuses the schemes not emulated."""
+    scheme = _streaming_payload(request)
+    if scheme is None:
+        return None
+    signer = request.scope.get(aws_chunked.SIGNER_SCOPE_KEY)
+    if scheme == aws_chunked.UNSIGNED_TRAILER:
+        signer = None
+    elif scheme not in (aws_chunked.SIGNED, aws_chunked.SIGNED_TRAILER):
+        raise ObsError(501, "NotImplemented", f"The payload signing scheme {scheme} is not implemented.")
+    elif not isinstance(signer, ChunkSigner):
         raise ObsError(
-            501,
-            "NotImplemented",
-            "aws-chunked payload signing is not supported; send the body "
-            "plainly (Content-Length or Transfer-Encoding: chunked).",
+            400,
+            "InvalidRequest",
+            f"{scheme} needs a request signed with an AWS4-HMAC-SHA256 Authorization header.",
         )
+    return aws_chunked.AwsChunkedDecoder(
+        signer=signer,
+        signed_trailer=scheme == aws_chunked.SIGNED_TRAILER,
+        decoded_length=declared_length(request),
+    )
 
 
-class _BodyDigests:
-    """Digests of the request body alone (an append's blob also holds the bytes before it)."""
+@dataclass(frozen=True)
+class ReceivedBody:
+    """A body stored as a blob, and the ``x-amz-checksum-*`` it declared (verified) or was asked for."""
 
-    def __init__(self, *, sha256: bool) -> None:
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.sha256 = hashlib.sha256() if sha256 else None
-
-    def update(self, chunk: bytes) -> None:
-        self.md5.update(chunk)
-        if self.sha256 is not None:
-            self.sha256.update(chunk)
+    blob: BlobInfo
+    checksum: checksums.Checksum | None
 
 
-def _write_batch(writer: BlobWriter, batch: list[bytes], digests: _BodyDigests | None) -> None:
-    for chunk in batch:
-        writer.write(chunk)
-        if digests is not None:
-            digests.update(chunk)
+class _Payload:
+    """What is done with each piece of a body besides writing it: aws-chunked decoding, the declared
+    checksum, and the digests of the body alone (an append's blob also holds the bytes before it)."""
+
+    def __init__(
+        self,
+        decoder: aws_chunked.AwsChunkedDecoder | None,
+        checksum: checksums.Hasher | None,
+        *,
+        body_digests: bool,
+        sha256: bool,
+    ) -> None:
+        self.decoder = decoder
+        self.checksum = checksum
+        self.md5 = hashlib.md5(usedforsecurity=False) if body_digests else None
+        self.sha256 = hashlib.sha256() if body_digests and sha256 else None
+        self.size = 0
+
+    def consume(self, raw: bytes, write: Callable[[bytes | memoryview], Any]) -> None:
+        pieces = self.decoder.feed(raw) if self.decoder is not None else (raw,)
+        for piece in pieces:
+            write(piece)
+            self.size += len(piece)
+            for digest in (self.checksum, self.md5, self.sha256):
+                if digest is not None:
+                    digest.update(piece)
+        if self.size > MAX_OBJECT_SIZE:
+            raise _too_large()
+
+    def trailers(self) -> dict[str, str]:
+        return self.decoder.finish() if self.decoder is not None else {}
+
+
+def _too_large() -> ObsError:
+    return ObsError(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.")
+
+
+def _write_batch(writer: BlobWriter, batch: list[bytes], payload: _Payload | None) -> None:
+    if payload is None:
+        for chunk in batch:
+            writer.write(chunk)
+    else:
+        for chunk in batch:
+            payload.consume(chunk, writer.write)
 
 
 def _copy_blob_into(blobs: BlobStore, blob_id: str, writer: BlobWriter) -> None:
@@ -113,49 +175,80 @@ def is_small(request: Request) -> bool:
 
 
 async def receive_blob(
-    request: Request, blobs: BlobStore, *, prepend_blob: str | None = None, check_digests: bool = True
-) -> BlobInfo:
+    request: Request,
+    blobs: BlobStore,
+    *,
+    prepend_blob: str | None = None,
+    check_digests: bool = True,
+    checksum_algorithm: checksums.Algorithm | None = None,
+) -> ReceivedBody:
     """Stream the request body (after the bytes of ``prepend_blob``, for an append) into a new blob.
 
-    Verifies Content-Length, Content-MD5 (400 BadDigest) and a hex ``x-amz-content-sha256`` (v4
-    signed payload) before committing. A small body comes back as a pending inline blob
-    (``BlobInfo.inline``): the caller's metadata transaction must store it (``insert_inline``).
+    Verifies the length, Content-MD5 (400 BadDigest), a hex ``x-amz-content-sha256`` (v4 signed
+    payload) and the declared ``x-amz-checksum-*`` before committing; computes the checksum of
+    ``checksum_algorithm`` when the body declares none. A small body comes back as a pending inline
+    blob (``BlobInfo.inline``): the caller's metadata transaction must store it (``insert_inline``).
     """
-    _check_supported_encoding(request)
+    decoder = _chunked_decoder(request)
     expected_length = declared_length(request)
     expected_md5 = content_md5(request) if check_digests else None
+    declared_checksum = checksums.declared(request) if check_digests else None
+    algorithm = declared_checksum.algorithm if declared_checksum is not None else checksum_algorithm
     # SHA-256 only for a v4 signed payload (boto3 over http): OBS and unsigned payloads declare none.
     sha256 = check_digests and _declared_sha256(request) is not None
-    digests = _BodyDigests(sha256=sha256) if prepend_blob is not None else None
+    payload = None
+    if decoder is not None or algorithm is not None or prepend_blob is not None:
+        hasher = algorithm.hasher() if algorithm is not None else None
+        payload = _Payload(decoder, hasher, body_digests=prepend_blob is not None, sha256=sha256)
     if prepend_blob is None and is_small(request):
         # Small bodies are taken whole: the hops of the streamed path would cost more than the write.
         # The smallest are not stored here at all but by the commit that refers to them (pending_inline).
-        body = await request.body(SMALL_BODY)
+        body = await _small_body(request, payload)
         _check_received(len(body), expected_length)
         pending = blobs.pending_inline(body, sha256=sha256)
         info = pending if pending is not None else await asyncio.to_thread(blobs.put_bytes, body)
     else:
-        info = await _stream_into_blob(request, blobs, prepend_blob, digests, expected_length, sha256)
-    if check_digests:
-        try:
-            if digests is None:
+        info = await _stream_into_blob(request, blobs, prepend_blob, payload, expected_length, sha256)
+    try:
+        trailers = payload.trailers() if payload is not None else {}
+        if check_digests:
+            if payload is None or payload.md5 is None:
                 md5_hex, sha256_hex = info.md5_hex, info.sha256_hex
             else:
-                md5_hex = digests.md5.hexdigest()
-                sha256_hex = None if digests.sha256 is None else digests.sha256.hexdigest()
+                md5_hex = payload.md5.hexdigest()
+                sha256_hex = None if payload.sha256 is None else payload.sha256.hexdigest()
             _verify_digests(request, md5_hex, sha256_hex, expected_md5)
-        except ObsError:
-            if info.inline is None:
-                await asyncio.to_thread(blobs.delete, info.blob_id)
-            raise
-    return info
+        checksum = None
+        if payload is not None and payload.checksum is not None and algorithm is not None:
+            computed = payload.checksum.digest()
+            if declared_checksum is not None:
+                checksum = checksums.verify(declared_checksum, computed, trailers)
+            else:
+                checksum = checksums.Checksum(algorithm.name, base64.b64encode(computed).decode("ascii"))
+    except ObsError:
+        if info.inline is None:
+            await asyncio.to_thread(blobs.delete, info.blob_id)
+        raise
+    return ReceivedBody(info, checksum)
+
+
+async def _small_body(request: Request, payload: _Payload | None) -> bytes:
+    """A small body, whole (decoded, and its checksum computed, on the event loop: it is small)."""
+    if payload is None:
+        return await request.body(SMALL_BODY)
+    pieces: list[bytes] = []
+    async for raw in request.stream():
+        payload.consume(raw, lambda piece: pieces.append(bytes(piece)))
+        if payload.size > SMALL_BODY:
+            raise aws_chunked.incomplete()
+    return b"".join(pieces)
 
 
 async def _stream_into_blob(
     request: Request,
     blobs: BlobStore,
     prepend_blob: str | None,
-    digests: _BodyDigests | None,
+    payload: _Payload | None,
     expected_length: int | None,
     sha256: bool,
 ) -> BlobInfo:
@@ -172,23 +265,21 @@ async def _stream_into_blob(
         batch_size = 0
         async for chunk in request.stream():
             received += len(chunk)
-            if received > MAX_OBJECT_SIZE:
-                raise ObsError(
-                    400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."
-                )
+            if received > MAX_OBJECT_SIZE and payload is None:  # a payload counts what it decodes
+                raise _too_large()
             batch.append(chunk)
             batch_size += len(chunk)
             if batch_size >= BATCH_BYTES:
                 if in_flight is not None:
                     await in_flight  # at most one batch written while the next one is received
-                in_flight = asyncio.ensure_future(asyncio.to_thread(_write_batch, writer, batch, digests))
+                in_flight = asyncio.ensure_future(asyncio.to_thread(_write_batch, writer, batch, payload))
                 batch, batch_size = [], 0
         if in_flight is not None:
             await in_flight
         if batch:
-            in_flight = asyncio.ensure_future(asyncio.to_thread(_write_batch, writer, batch, digests))
+            in_flight = asyncio.ensure_future(asyncio.to_thread(_write_batch, writer, batch, payload))
             await in_flight
-        _check_received(received, expected_length)
+        _check_received(payload.size if payload is not None else received, expected_length)
         in_flight = committing = asyncio.ensure_future(asyncio.to_thread(writer.commit))
         return await committing
     except BaseException:
@@ -242,51 +333,30 @@ def _verify_digests(
         )
 
 
-async def read_small_body(request: Request, *, require_checksum: bool = False) -> bytes:
+async def read_small_body(
+    request: Request, *, require_checksum: bool = False, body_checksum: bool = True
+) -> bytes:
     """A small (XML) body, with its Content-MD5 — or AWS flexible checksum — checked when present.
 
     ``require_checksum``: 400 when neither is sent (batch delete). botocore >= 1.36 sends
     ``x-amz-checksum-crc32`` instead of Content-MD5, so that is accepted as the integrity check too.
+    ``body_checksum=False``: the request's ``x-amz-checksum-*`` headers are not the body's (they are the
+    object's in a multipart completion).
+    (Bodies of these operations are never aws-chunked: the SDKs stream object data only.)
     """
     expected_md5 = content_md5(request)
-    body = await request.body(MAX_XML_BODY)
+    try:
+        body = await request.body(MAX_XML_BODY)
+    except ApiError as exc:  # the HTTP layer's own code: S3 / OBS name it so
+        raise ObsError(400, "MaxMessageLengthExceeded", "Your request was too big.") from exc
     if expected_md5 is not None:
         if hashlib.md5(body, usedforsecurity=False).digest() != expected_md5:
             raise ObsError(400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
         return body
-    checksum_checked = _check_flexible_checksum(request, body)
+    checksum_checked = body_checksum and checksums.check_small_body(request, body)
     if require_checksum and not checksum_checked:
         raise ObsError(400, "InvalidRequest", "Missing required header for this request: Content-MD5")
     return body
-
-
-_CHECKSUMS: dict[str, Callable[[bytes], bytes] | None] = {
-    "crc32": lambda data: zlib.crc32(data).to_bytes(4, "big"),
-    "sha1": lambda data: hashlib.sha1(data, usedforsecurity=False).digest(),
-    "sha256": lambda data: hashlib.sha256(data).digest(),
-    "crc32c": None,  # not in the standard library: accepted unverified
-    "crc64nvme": None,
-}
-
-
-def _check_flexible_checksum(request: Request, body: bytes) -> bool:
-    for name, compute in _CHECKSUMS.items():
-        value = request.headers.get(f"x-amz-checksum-{name}")
-        if value is None:
-            continue
-        if compute is not None:
-            try:
-                ok = base64.b64decode(value.strip(), validate=True) == compute(body)
-            except (binascii.Error, ValueError):
-                ok = False
-            if not ok:
-                raise ObsError(
-                    400,
-                    "BadDigest",
-                    f"The {name.upper()} you specified did not match the calculated checksum.",
-                )
-        return True
-    return False
 
 
 async def blob_chunks(file: BinaryIO, start: int, length: int) -> AsyncIterator[bytes]:

@@ -1,4 +1,4 @@
-"""Bucket operations: list, create, head, delete, location and tagging."""
+"""Bucket operations: list, create, head, delete, location, tagging and the (never enabled) versioning."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ STORAGE_CLASSES = {
     "INTELLIGENT_TIERING",
 }
 MAX_BUCKETS_PAGE = 1000
+OBS_SDK_USER_AGENT = "obs-sdk-"
 
 
 async def list_buckets(call: Call) -> Response:
@@ -123,17 +124,27 @@ async def delete_bucket(call: Call) -> Response:
 
 
 async def get_location(call: Call) -> Response:
-    """``<Location>`` to OBS signing; to AWS signing the document OBS's S3 API reference shows,
-    ``<CreateBucketConfiguration><LocationConstraint>`` (what the SDK's v2/v4 parser reads; boto3, which
-    expects a bare ``<LocationConstraint>``, gets None from the cloud too and should use HeadBucket)."""
+    """``<Location>`` to OBS signing. To AWS signing, the S3 document, a bare ``<LocationConstraint>``
+    (what boto3 and the AWS SDKs read) — except to OBS's own SDKs (user agent ``obs-sdk-...``) in their
+    v2 / v4 modes, whose parsers read the form OBS's S3-compatible API documents,
+    ``<CreateBucketConfiguration><LocationConstraint>``."""
     bucket = await asyncio.to_thread(call.backend.state.require_bucket, call.bucket)
     if call.obs_style:
         root = element("Location", call.namespace)
         root.text = bucket.location
-    else:
+    elif call.request.headers.get("user-agent", "").startswith(OBS_SDK_USER_AGENT):
         root = element("CreateBucketConfiguration", call.namespace)
         add(root, "LocationConstraint", bucket.location)
+    else:
+        root = element("LocationConstraint", call.namespace)
+        root.text = bucket.location
     return call.xml(serialize(root))
+
+
+async def get_versioning(call: Call) -> Response:
+    """Versioning was never enabled (the emulator has none): an empty configuration, as S3 and OBS say."""
+    await asyncio.to_thread(call.backend.state.require_bucket, call.bucket)
+    return call.xml(serialize(element("VersioningConfiguration", call.namespace)))
 
 
 async def get_storage_info(call: Call) -> Response:

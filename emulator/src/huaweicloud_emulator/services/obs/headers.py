@@ -4,16 +4,23 @@ User metadata arrives as ``x-obs-meta-*`` or ``x-amz-meta-*`` and is stored once
 lower-cased, values exactly as sent). It is returned in the prefix of the scheme the *reading* request
 was signed with: OBS signing (header ``OBS ...`` or a presigned ``AccessKeyId``) gets ``x-obs-``,
 everything else (AWS v2 / v4) ``x-amz-`` — so a boto3 client reads what an OBS-signed client wrote.
+
+Non-ASCII metadata: OBS takes US-ASCII only and leaves encoding to clients (its SDKs percent-encode
+values, and decode what they read), so such values are stored and returned as sent. The AWS SDKs for
+C++ (pyarrow), Java, Go... send values as raw UTF-8, which S3 accepts: those are stored as text and
+returned as S3 returns them, RFC 2047 encoded words (``=?UTF-8?B?...?=``) to an AWS-signed reader, and
+percent-encoded UTF-8 to an OBS-signed one (which its SDK decodes back to the text).
 """
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from ...http import Request
 from .errors import ObsError, invalid_argument, precondition_failed
@@ -58,13 +65,32 @@ def prefixed(request: Request, name: str) -> str | None:
     return value if value is not None else request.headers.get(AMZ_PREFIX + name)
 
 
+def _header_text(value: str) -> str:
+    """A header value as text: the bytes on the wire (read as Latin-1) decoded as UTF-8 when they are."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def _metadata_value(value: str, prefix: str) -> str:
+    """How a stored metadata value goes on the wire (ASCII, see the module doc)."""
+    if value.isascii():
+        return value
+    if prefix == OBS_PREFIX:
+        return quote(value, safe=" ;/?:@&=+$,'*")
+    return f"=?UTF-8?B?{base64.b64encode(value.encode('utf-8')).decode('ascii')}?="
+
+
 def user_metadata(request: Request) -> Metadata:
     found: dict[str, str] = {}
     for name in request.headers:
         for prefix in (AMZ_PREFIX + "meta-", OBS_PREFIX + "meta-"):
             if name.startswith(prefix) and len(name) > len(prefix):
-                found[name[len(prefix) :]] = request.headers[name]
-    size = sum(len(k) + len(v) for k, v in found.items())
+                found[name[len(prefix) :]] = _header_text(request.headers[name])
+    size = sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in found.items())
     if size > MAX_METADATA_BYTES:
         raise ObsError(
             400,
@@ -77,6 +103,14 @@ def user_metadata(request: Request) -> Metadata:
 def stored_headers(request: Request) -> dict[str, str]:
     headers = {name: request.headers[name] for name in STORED_HEADERS if name in request.headers}
     headers.setdefault("content-type", DEFAULT_CONTENT_TYPE)
+    # aws-chunked is how the body was sent, not how the object is encoded: S3 does not keep it.
+    encodings = [
+        e for e in headers.get("content-encoding", "").split(",") if e.strip() not in ("", "aws-chunked")
+    ]
+    if encodings:
+        headers["content-encoding"] = ",".join(encodings)
+    else:
+        headers.pop("content-encoding", None)
     for name in STORED_PREFIXED:
         value = prefixed(request, name)
         if value is not None:
@@ -124,7 +158,7 @@ def object_headers(record: ObjectRecord, prefix: str) -> dict[str, str]:
     if storage_class and storage_class != "STANDARD":
         headers[prefix + "storage-class"] = storage_class
     for name, value in record.metadata:
-        headers[f"{prefix}meta-{name}"] = value
+        headers[f"{prefix}meta-{name}"] = _metadata_value(value, prefix)
     if record.tags:
         headers[prefix + "tagging-count"] = str(len(record.tags))
     if record.appendable:

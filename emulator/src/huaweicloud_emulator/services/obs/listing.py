@@ -1,4 +1,10 @@
-"""Listing objects (v1 and v2) with prefix, delimiter and paging — one index range scan per page.
+"""Listing objects (v1 and v2, and as versions) with prefix, delimiter and paging — one index range scan
+per page.
+
+Buckets have no versioning here: ``GET /bucket?versions`` (ListObjectVersions) lists every object as
+its only version, ``VersionId`` ``null`` and latest, and pages by key marker (a version-id marker can
+only be ``null``, the one version of its key) — which is what tools that empty a bucket the portable
+way (list versions, then delete each by version id) need.
 
 The pager walks keys in UTF-8 binary order from a cursor, in batches of at most max-keys + 1 rows.
 A key that rolls up into a common prefix ``cp`` is reported once as ``cp`` and the walk jumps past every
@@ -21,6 +27,7 @@ from .call import Call
 from .errors import invalid_argument
 from .headers import iso_date, parse_int, quoted
 from .state import Bucket, ObjectRecord, prefix_end
+from .versions import NULL_VERSION
 from .xml import add, add_all, element, serialize
 
 MAX_KEYS = 1000
@@ -221,3 +228,78 @@ async def list_objects(call: Call) -> Response:
 def bucket_location_headers(call: Call, bucket: Bucket) -> dict[str, str]:
     name = "x-obs-bucket-location" if call.obs_style else "x-amz-bucket-region"
     return {name: bucket.location}
+
+
+async def list_object_versions(call: Call) -> Response:
+    """GET /bucket?versions: every object as its one (null) version."""
+    query = call.query
+    encode = encoder(call)
+    max_keys = parse_int(query.get("max-keys"), "max-keys", default=MAX_KEYS, high=MAX_KEYS)
+    prefix = query.get("prefix", "")
+    delimiter = query.get("delimiter", "")
+    key_marker = query.get("key-marker", "")
+    version_marker = query.get("version-id-marker", "")
+    if version_marker and not key_marker:
+        raise invalid_argument(
+            "A version-id marker cannot be specified without a key marker.",
+            "version-id-marker",
+            version_marker,
+        )
+    # Each key has one version: after its version (null) or after the key, the walk resumes past it.
+    marker = Cursor(key_marker.encode("utf-8"), False) if key_marker else None
+    bucket = await asyncio.to_thread(call.backend.state.require_bucket, call.bucket)
+    entries, truncated = await asyncio.to_thread(
+        paginate,
+        _object_fetch(call),
+        _key_of,
+        _no_tie,
+        prefix=prefix.encode("utf-8"),
+        delimiter=delimiter.encode("utf-8"),
+        marker=marker,
+        max_items=max_keys,
+    )
+    root = element("ListVersionsResult", call.namespace)
+    add_all(
+        root,
+        [
+            ("Name", call.bucket),
+            ("Prefix", encode(prefix)),
+            ("KeyMarker", encode(key_marker)),
+            ("VersionIdMarker", version_marker),
+        ],
+    )
+    if truncated:
+        last = entries[-1]
+        add(root, "NextKeyMarker", encode(last.text))
+        if last.row is not None:
+            add(root, "NextVersionIdMarker", NULL_VERSION)
+    add(root, "MaxKeys", max_keys)
+    if delimiter:
+        add(root, "Delimiter", encode(delimiter))
+    add(root, "IsTruncated", truncated)
+    if "encoding-type" in query:
+        add(root, "EncodingType", "url")
+    for entry in entries:
+        record = entry.row
+        if record is None:
+            continue
+        node = add(root, "Version")
+        add_all(
+            node,
+            [
+                ("Key", encode(record.key)),
+                ("VersionId", NULL_VERSION),
+                ("IsLatest", True),
+                ("LastModified", iso_date(record.last_modified)),
+                ("ETag", quoted(record.etag)),
+                ("Size", record.size),
+            ],
+        )
+        owner(node, call)
+        add(node, "StorageClass", record.headers.get("storage-class", "STANDARD"))
+        if record.appendable:
+            add(node, "Type", "Appendable")
+    for entry in entries:
+        if entry.row is None:
+            add(add(root, "CommonPrefixes"), "Prefix", encode(entry.text))
+    return call.xml(serialize(root), headers=bucket_location_headers(call, bucket))

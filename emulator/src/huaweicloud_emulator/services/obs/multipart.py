@@ -1,22 +1,31 @@
 """Multipart uploads: initiate, upload (or copy) a part, list parts and uploads, complete, abort.
 
 Parts are blobs of their own, uploaded in any order and in parallel; OBS takes parts down to 100 KiB
-(not S3's 5 MiB). Completion checks the part list, joins the part blobs into one new blob (a streamed
-copy in a worker thread; a single part is used as it is) and commits object and clean-up in one
-transaction. The ETag is the md5 of the concatenated binary part md5s, followed by ``-N``.
+(not S3's 5 MiB). Completion checks the part list, joins the part blobs into one composite blob (no byte
+copied; a single part is used as it is) and commits object and clean-up in one transaction. The ETag is
+the md5 of the concatenated binary part md5s, followed by ``-N``.
+
+Checksums (:mod:`.checksums`): an upload may be created with ``x-amz-checksum-algorithm`` (and
+``-type``); every part's declared checksum is verified, stored and listed, computed when the upload has
+an algorithm and the part declared none; completion checks the parts' checksums the client lists and
+gives the object its composite or full-object checksum (a full-object one sent in the completion's
+header must match). A completion repeated with the same part list answers the same result again, as S3
+does, so a client retrying after a lost response does not see its upload vanish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import itertools
 import secrets
 import time
+from dataclasses import dataclass, field
 
 from ...http import Response
 from ...storage import BlobInfo, BlobStore
-from . import tagging
+from . import checksums, tagging
 from .bodies import READ_CHUNK, drain, read_small_body, receive_blob
 from .buckets import require_bucket
 from .call import Call
@@ -24,7 +33,7 @@ from .errors import ObsError, invalid_argument, malformed_xml, no_such_key
 from .headers import iso_date, parse_int, parse_range, prefixed, quoted, stored_headers, user_metadata
 from .listing import Cursor, encoder, owner, paginate
 from .objects import parse_copy_source
-from .state import ObjectRecord, Part, Upload
+from .state import CompletedUpload, ObjectRecord, Part, Upload
 from .xml import add, add_all, element, parse, serialize, text_of
 
 MIN_PART_SIZE = 100 * 1024  # every part but the last
@@ -48,6 +57,7 @@ async def initiate(call: Call) -> Response:
         stored_headers(request),
         user_metadata(request),
         tagging.parse_header(prefixed(request, "tagging")),
+        checksums.upload_checksum(request),
     )
     await drain(request)
     await asyncio.to_thread(call.backend.state.create_upload, upload)
@@ -56,7 +66,13 @@ async def initiate(call: Call) -> Response:
     add_all(root, [("Bucket", call.bucket), ("Key", encode(call.key)), ("UploadId", upload.upload_id)])
     if "encoding-type" in call.query:
         add(root, "EncodingType", "url")
-    return call.xml(serialize(root))
+    headers = {}
+    if upload.checksum is not None:
+        headers = {
+            checksums.ALGORITHM_HEADER: upload.checksum.algorithm.name.upper(),
+            checksums.TYPE_HEADER: upload.checksum.type,
+        }
+    return call.xml(serialize(root), headers=headers)
 
 
 def _part_number(call: Call) -> int:
@@ -71,17 +87,29 @@ def _part_number(call: Call) -> int:
 async def upload_part(call: Call) -> Response:
     number = _part_number(call)
     upload_id = call.query["uploadId"]
-    await asyncio.to_thread(call.backend.state.upload, call.bucket, call.key, upload_id)
+    upload = await asyncio.to_thread(call.backend.state.upload, call.bucket, call.key, upload_id)
+    algorithm = upload.checksum.algorithm if upload.checksum is not None else None
     source = prefixed(call.request, "copy-source")
     if source is not None:
-        return await _copy_part(call, number, upload_id, source)
-    info = await receive_blob(call.request, call.backend.blobs)
-    await _record_part(call, upload_id, number, info, time.time())
-    return Response(200, {"ETag": quoted(info.md5_hex)})
+        return await _copy_part(call, number, upload_id, source, algorithm)
+    checksums.check_part(upload.checksum, checksums.declared(call.request))
+    received = await receive_blob(call.request, call.backend.blobs, checksum_algorithm=algorithm)
+    await _record_part(call, upload_id, number, received.blob, time.time(), received.checksum)
+    headers = {"ETag": quoted(received.blob.md5_hex)}
+    if received.checksum is not None:
+        headers.update(received.checksum.headers())
+    return Response(200, headers)
 
 
-async def _record_part(call: Call, upload_id: str, number: int, blob: BlobInfo, now: float) -> None:
-    part = Part(number, blob.blob_id, blob.size, blob.md5_hex, now)
+async def _record_part(
+    call: Call,
+    upload_id: str,
+    number: int,
+    blob: BlobInfo,
+    now: float,
+    checksum: checksums.Checksum | None,
+) -> None:
+    part = Part(number, blob.blob_id, blob.size, blob.md5_hex, now, checksum)
     try:
         garbage = await call.backend.state.put_part(call.bucket, call.key, upload_id, part, blob)
     except Exception:  # not on cancellation: the commit may have happened (see objects._commit)
@@ -91,7 +119,9 @@ async def _record_part(call: Call, upload_id: str, number: int, blob: BlobInfo, 
     await call.backend.discard(garbage)
 
 
-def _copy_range(blobs: BlobStore, blob_id: str, start: int, length: int) -> BlobInfo:
+def _copy_range(
+    blobs: BlobStore, blob_id: str, start: int, length: int, hasher: checksums.Hasher | None
+) -> BlobInfo:
     with blobs.open(blob_id) as source, blobs.writer() as writer:
         source.seek(start)
         remaining = length
@@ -100,11 +130,15 @@ def _copy_range(blobs: BlobStore, blob_id: str, start: int, length: int) -> Blob
             if not chunk:
                 raise OSError("blob is shorter than its recorded size")
             writer.write(chunk)
+            if hasher is not None:
+                hasher.update(chunk)
             remaining -= len(chunk)
         return writer.commit()
 
 
-async def _copy_part(call: Call, number: int, upload_id: str, source: str) -> Response:
+async def _copy_part(
+    call: Call, number: int, upload_id: str, source: str, algorithm: checksums.Algorithm | None
+) -> Response:
     source_bucket, source_key = parse_copy_source(source)
     await drain(call.request)
     state, blobs = call.backend.state, call.backend.blobs
@@ -115,17 +149,23 @@ async def _copy_part(call: Call, number: int, upload_id: str, source: str) -> Re
         wanted = prefixed(call.request, "copy-source-range")
         byte_range = parse_range(wanted, record.size) if wanted else None
         start, length = (byte_range.start, byte_range.length) if byte_range else (0, record.size)
+        hasher = algorithm.hasher() if algorithm is not None else None
         try:
-            info = await asyncio.to_thread(_copy_range, blobs, record.blob_id, start, length)
+            info = await asyncio.to_thread(_copy_range, blobs, record.blob_id, start, length, hasher)
         except FileNotFoundError:
             continue  # the source was replaced meanwhile: copy its new content
         break
     else:
         raise ObsError(503, "ServiceUnavailable", "The source object is being rewritten; please retry.")
     now = time.time()
-    await _record_part(call, upload_id, number, info, now)
+    checksum = None
+    if algorithm is not None and hasher is not None:
+        checksum = checksums.Checksum(algorithm.name, base64.b64encode(hasher.digest()).decode("ascii"))
+    await _record_part(call, upload_id, number, info, now, checksum)
     root = element("CopyPartResult", call.namespace)
     add_all(root, [("LastModified", iso_date(now)), ("ETag", quoted(info.md5_hex))])
+    if checksum is not None:
+        add(root, checksums.ALGORITHMS[checksum.algorithm].element, checksum.value)
     return call.xml(serialize(root))
 
 
@@ -154,6 +194,14 @@ async def list_parts(call: Call) -> Response:
             ("IsTruncated", truncated),
         ],
     )
+    if upload.checksum is not None:
+        add_all(
+            root,
+            [
+                ("ChecksumAlgorithm", upload.checksum.algorithm.name.upper()),
+                ("ChecksumType", upload.checksum.type),
+            ],
+        )
     if "encoding-type" in call.query:
         add(root, "EncodingType", "url")
     for part in parts:
@@ -167,24 +215,50 @@ async def list_parts(call: Call) -> Response:
                 ("Size", part.size),
             ],
         )
+        if part.checksum is not None:
+            add(node, checksums.ALGORITHMS[part.checksum.algorithm].element, part.checksum.value)
     return call.xml(serialize(root))
 
 
-def _requested_parts(body: bytes) -> list[tuple[int, str]]:
+@dataclass(frozen=True)
+class RequestedPart:
+    number: int
+    etag: str  # unquoted, lower case
+    checksums: dict[str, str] = field(default_factory=dict)  # algorithm name -> base64 value
+
+
+def _requested_parts(body: bytes) -> list[RequestedPart]:
     root = parse(body, "CompleteMultipartUpload")
     requested = []
     for node in root.findall("Part"):
         number, etag = text_of(node, "PartNumber"), text_of(node, "ETag")
         if number is None or etag is None or not number.strip().isdigit():
             raise malformed_xml("Every Part needs a PartNumber and an ETag.")
-        requested.append((int(number), etag.strip().strip('"')))
+        values = {}
+        for algorithm in checksums.ALGORITHMS.values():
+            value = text_of(node, algorithm.element)
+            if value is not None:
+                values[algorithm.name] = value.strip()
+        requested.append(RequestedPart(int(number), etag.strip().strip('"').lower(), values))
     if not requested:
         raise malformed_xml("CompleteMultipartUpload needs at least one Part.")
     return requested
 
 
-def _choose_parts(requested: list[tuple[int, str]], stored: dict[int, Part]) -> list[Part]:
-    numbers = [number for number, _ in requested]
+def _invalid_part(number: int, etag: str) -> ObsError:
+    return ObsError(
+        400,
+        "InvalidPart",
+        "One or more of the specified parts could not be found. The part might not have been "
+        "uploaded, or the specified entity tag might not have matched the part's entity tag.",
+        details={"PartNumber": str(number), "ETag": etag},
+    )
+
+
+def _choose_parts(
+    requested: list[RequestedPart], stored: dict[int, Part], upload: checksums.UploadChecksum | None
+) -> list[Part]:
+    numbers = [part.number for part in requested]
     if any(a >= b for a, b in itertools.pairwise(numbers)):
         raise ObsError(
             400,
@@ -193,16 +267,21 @@ def _choose_parts(requested: list[tuple[int, str]], stored: dict[int, Part]) -> 
             "by part number.",
         )
     used = []
-    for number, etag in requested:
-        part = stored.get(number)
-        if part is None or part.etag != etag.lower():
+    for wanted in requested:
+        part = stored.get(wanted.number)
+        if part is None or part.etag != wanted.etag:
+            raise _invalid_part(wanted.number, wanted.etag)
+        if upload is not None and upload.algorithm.name not in wanted.checksums:
             raise ObsError(
                 400,
-                "InvalidPart",
-                "One or more of the specified parts could not be found. The part might not have been "
-                "uploaded, or the specified entity tag might not have matched the part's entity tag.",
-                details={"PartNumber": str(number), "ETag": etag},
+                "InvalidRequest",
+                f"The upload was created using a {upload.algorithm.name} checksum. The complete request "
+                f"must include the checksum for each part. It was missing for part {wanted.number} in the "
+                "request.",
             )
+        for name, value in wanted.checksums.items():
+            if part.checksum is None or part.checksum.algorithm != name or part.checksum.value != value:
+                raise _invalid_part(wanted.number, wanted.etag)
         used.append(part)
     for part in used[:-1]:
         if part.size < MIN_PART_SIZE:
@@ -219,6 +298,20 @@ def _choose_parts(requested: list[tuple[int, str]], stored: dict[int, Part]) -> 
     return used
 
 
+def _check_object_checksum(call: Call, checksum: checksums.Checksum | None) -> None:
+    """A checksum of the object sent with the completion (header) must be the one computed. (One of an
+    algorithm the parts do not carry cannot be checked, and is not refused.)"""
+    if checksum is None:
+        return
+    value = call.request.headers.get(checksums.ALGORITHMS[checksum.algorithm].header)
+    if value is not None and value.strip() != checksum.value:
+        raise ObsError(
+            400,
+            "BadDigest",
+            f"The {checksum.algorithm.upper()} you specified did not match the calculated checksum.",
+        )
+
+
 def multipart_etag(parts: list[Part]) -> str:
     digest = hashlib.md5(b"".join(bytes.fromhex(p.etag) for p in parts), usedforsecurity=False).hexdigest()
     return f"{digest}-{len(parts)}"
@@ -227,10 +320,20 @@ def multipart_etag(parts: list[Part]) -> str:
 async def complete(call: Call) -> Response:
     upload_id = call.query["uploadId"]
     state, blobs = call.backend.state, call.backend.blobs
-    upload = await asyncio.to_thread(state.upload, call.bucket, call.key, upload_id)
-    requested = _requested_parts(await read_small_body(call.request))
+    # Its x-amz-checksum-* headers are the object's, not the XML body's.
+    body = await read_small_body(call.request, body_checksum=False)
+    try:
+        upload = await asyncio.to_thread(state.upload, call.bucket, call.key, upload_id)
+    except ObsError as exc:
+        completed = await asyncio.to_thread(state.completed_upload, call.bucket, call.key, upload_id)
+        if exc.code != "NoSuchUpload" or completed is None or not _same_parts(body, completed):
+            raise
+        return _completion_result(call, completed.etag, completed.checksum)
+    requested = _requested_parts(body)
     stored = {part.part_number: part for part in await asyncio.to_thread(state.parts, upload_id)}
-    used = _choose_parts(requested, stored)
+    used = _choose_parts(requested, stored, upload.checksum)
+    checksum = checksums.of_object(upload.checksum, [(part.checksum, part.size) for part in used])
+    _check_object_checksum(call, checksum)
     # Several parts become one composite blob (no byte copied: completion takes as long for 5 GiB as
     # for 5 MiB); a single part is the object's blob as it is.
     composite = None
@@ -249,9 +352,24 @@ async def complete(call: Call) -> Response:
         dict(upload.headers),
         list(upload.metadata),
         upload.tags,
+        checksum=checksum,
     )
-    garbage = await asyncio.to_thread(state.complete_upload, upload, used, record, composite)
+    listed = [(part.number, part.etag) for part in requested]
+    garbage = await asyncio.to_thread(state.complete_upload, upload, used, record, composite, listed)
     await call.backend.discard(garbage)
+    return _completion_result(call, record.etag, checksum)
+
+
+def _same_parts(body: bytes, completed: CompletedUpload) -> bool:
+    """Whether a repeated completion lists the parts the completion did."""
+    try:
+        requested = _requested_parts(body)
+    except ObsError:
+        return False
+    return [(part.number, part.etag) for part in requested] == completed.parts
+
+
+def _completion_result(call: Call, etag: str, checksum: checksums.Checksum | None) -> Response:
     encode = encoder(call)
     root = element("CompleteMultipartUploadResult", call.namespace)
     add_all(
@@ -260,9 +378,17 @@ async def complete(call: Call) -> Response:
             ("Location", f"http://{call.request.host}/{call.bucket}/{encode(call.key)}"),
             ("Bucket", call.bucket),
             ("Key", encode(call.key)),
-            ("ETag", quoted(record.etag)),
+            ("ETag", quoted(etag)),
         ],
     )
+    if checksum is not None:
+        add_all(
+            root,
+            [
+                (checksums.ALGORITHMS[checksum.algorithm].element, checksum.value),
+                ("ChecksumType", checksum.type),
+            ],
+        )
     if "encoding-type" in call.query:
         add(root, "EncodingType", "url")
     return call.xml(serialize(root))

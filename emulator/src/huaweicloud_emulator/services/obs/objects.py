@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import BinaryIO
-from urllib.parse import quote, unquote_plus
+from urllib.parse import parse_qsl, quote, unquote_plus
 
 from ...http import Response
 from ...storage import BlobInfo, BlobStore
-from . import tagging
+from . import checksums, tagging
 from .bodies import blob_chunks, drain, is_small, read_small_body, receive_blob
 from .buckets import require_bucket
 from .call import Call
@@ -30,6 +30,7 @@ from .headers import (
 )
 from .names import check_key, decode_key
 from .state import ObjectRecord, ObsState
+from .versions import NULL_VERSION, check_version
 from .xml import add, add_all, element, parse, serialize, text_of
 
 MAX_DELETE_KEYS = 1000
@@ -44,13 +45,26 @@ async def put_object(call: Call) -> Response:
     tags = tagging.parse_header(prefixed(request, "tagging"))
     if not is_small(request):  # refuse before taking in a large body; the commit checks anyway
         require_bucket(call)
-    info = await receive_blob(request, call.backend.blobs)
+    received = await receive_blob(request, call.backend.blobs)
+    info = received.blob
     record = ObjectRecord(
-        call.bucket, call.key, info.blob_id, info.size, info.md5_hex, time.time(), headers, metadata, tags
+        call.bucket,
+        call.key,
+        info.blob_id,
+        info.size,
+        info.md5_hex,
+        time.time(),
+        headers,
+        metadata,
+        tags,
+        checksum=received.checksum,
     )
     garbage = await _commit(call, record, info)
     await call.backend.discard(garbage)
-    return Response(200, {"ETag": quoted(info.md5_hex)})
+    response_headers = {"ETag": quoted(info.md5_hex)}
+    if received.checksum is not None:
+        response_headers.update(received.checksum.headers())
+    return Response(200, response_headers)
 
 
 async def _commit(
@@ -113,6 +127,8 @@ async def get_object(call: Call, *, head: bool = False) -> Response:
     if byte_range is not None:
         start, length, status = byte_range.start, byte_range.length, 206
         headers["Content-Range"] = f"bytes {byte_range.start}-{byte_range.end}/{record.size}"
+    elif record.checksum is not None and checksums.requested_in_response(call.request):
+        headers.update(record.checksum.headers())  # of the whole object only, as S3
     headers["Content-Length"] = str(length)
     if head or length == 0:
         file.close()
@@ -128,15 +144,17 @@ async def delete_object(call: Call) -> Response:
     await drain(call.request)
     garbage = await asyncio.to_thread(call.backend.state.delete_objects, call.bucket, [call.key])
     await call.backend.discard(garbage)
-    return Response(204)
+    # versionId=null (checked by the router) deleted the one version, and S3 says which.
+    return Response(204, {call.prefix + "version-id": NULL_VERSION} if "versionId" in call.query else {})
 
 
 # -- copy ----------------------------------------------------------------------------------------
 
 
 def parse_copy_source(value: str) -> tuple[str, str]:
-    """(bucket, key) of ``x-obs-copy-source`` / ``x-amz-copy-source``: ``/bucket/url-encoded-key``."""
-    raw = value.split("?", 1)[0]  # a ?versionId=... suffix: every object has one version here
+    """(bucket, key) of ``x-obs-copy-source`` / ``x-amz-copy-source``: ``/bucket/url-encoded-key``,
+    optionally ``?versionId=`` the null version (the only one)."""
+    raw, _, suffix = value.partition("?")
     raw = raw[1:] if raw.startswith("/") else raw
     raw_bucket, sep, raw_key = raw.partition("/")
     if not raw_bucket or not sep or not raw_key:
@@ -145,7 +163,10 @@ def parse_copy_source(value: str) -> tuple[str, str]:
             "x-obs-copy-source",
             value,
         )
-    return decode_key(raw_bucket), decode_key(raw_key)
+    key = decode_key(raw_key)
+    version = dict(parse_qsl(suffix, keep_blank_values=True)).get("versionId")
+    check_version(key, version)
+    return decode_key(raw_bucket), key
 
 
 def _directive(call: Call, name: str) -> str:
@@ -189,6 +210,7 @@ async def copy_object(call: Call, source: str) -> Response:
             headers=new_headers if replace else dict(source_record.headers),
             metadata=new_metadata if replace else list(source_record.metadata),
             tags=new_tags if tagging_directive == "REPLACE" else source_record.tags,
+            checksum=source_record.checksum,  # the same bytes
         )
 
     record, garbage = await asyncio.to_thread(
@@ -215,6 +237,7 @@ async def delete_objects(call: Call) -> Response:
     if len(nodes) > MAX_DELETE_KEYS:
         raise malformed_xml(f"Delete takes at most {MAX_DELETE_KEYS} objects.")
     keys: list[str] = []
+    versioned: set[str] = set()  # keys deleted by their (null) version id: reported with it
     errors: list[tuple[str, str, str]] = []
     for node in nodes:
         key = text_of(node, "Key")
@@ -222,12 +245,16 @@ async def delete_objects(call: Call) -> Response:
             raise malformed_xml("Every Object needs a Key.")
         if url_encoded:
             key = unquote_plus(key)
+        version = text_of(node, "VersionId")
         try:
             check_key(key)
+            check_version(key, version)
         except ObsError as exc:
             errors.append((key, exc.code, exc.message))
             continue
         keys.append(key)
+        if version is not None:
+            versioned.add(key)
     garbage = await asyncio.to_thread(call.backend.state.delete_objects, call.bucket, keys)
     await call.backend.discard(garbage)
 
@@ -239,7 +266,10 @@ async def delete_objects(call: Call) -> Response:
         add(result, "EncodingType", "url")
     if not quiet:
         for key in keys:
-            add(add(result, "Deleted"), "Key", shown(key))
+            deleted = add(result, "Deleted")
+            add(deleted, "Key", shown(key))
+            if key in versioned:
+                add(deleted, "VersionId", NULL_VERSION)
     for key, code, message in errors:
         add_all(add(result, "Error"), [("Key", shown(key)), ("Code", code), ("Message", message)])
     return call.xml(serialize(result))
@@ -292,7 +322,7 @@ async def append_object(call: Call) -> Response:
         )
     replacing = current.blob_id if current else None
     try:
-        info = await receive_blob(request, call.backend.blobs, prepend_blob=replacing)
+        info = (await receive_blob(request, call.backend.blobs, prepend_blob=replacing)).blob
     except FileNotFoundError:  # replaced (and its blob deleted) while we were copying it
         raise ObsError(
             409, "PositionNotEqualToLength", "The object changed while it was being appended to."

@@ -16,16 +16,17 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import ClassVar
 
 from ...account import Account
-from ...auth import Principal, SignatureError, verify_obs
+from ...auth import Principal, SignatureError, authenticate_obs
 from ...http import ApiError, Request, Response
 from ...storage import Storage
 from ..base import Context, Service
-from . import buckets, listing, multipart, objects
+from . import aws_chunked, buckets, listing, multipart, objects
 from .addressing import Addressing, Target
 from .call import Backend, Call
 from .errors import ObsError, method_not_allowed, not_implemented
 from .headers import prefixed
 from .state import ObsState
+from .versions import check_version
 from .xml import CONTENT_TYPE, error_document
 
 log = logging.getLogger("huaweicloud_emulator.obs")
@@ -35,7 +36,7 @@ Operation = Callable[[Call], Awaitable[Response]]
 # Sub-resources of OBS / S3 the emulator does not implement: answered 501 rather than mistaken for a
 # plain GET / PUT of the bucket or object.
 UNSUPPORTED = frozenset({
-    "acl", "policy", "cors", "lifecycle", "versioning", "versions", "website", "logging",
+    "acl", "policy", "cors", "lifecycle", "website", "logging",
     "notification", "replication", "encryption", "quota", "storageClass", "storagePolicy",
     "requestPayment", "restore", "metadata", "customdomain", "inventory", "object-lock", "retention",
     "publicAccessBlock", "policyStatus", "bucketStatus", "torrent", "accelerate", "analytics",
@@ -85,7 +86,7 @@ class ObsService(Service):
 
     def _authenticate(self, request: Request, target: Target, ctx: Context) -> Principal:
         try:
-            principal = verify_obs(
+            authentication = authenticate_obs(
                 method=request.method,
                 raw_path=request.raw_path,
                 query_string=request.query_string,
@@ -96,9 +97,11 @@ class ObsService(Service):
             )
         except SignatureError as exc:
             raise ObsError(exc.status, exc.code, exc.message, details=exc.details) from None
-        if principal is None:
+        if authentication is None:
             raise ObsError(403, "AccessDenied", "Access Denied: anonymous requests are not allowed.")
-        return principal
+        # For the body reader of a streaming-signed (aws-chunked) upload.
+        request.scope[aws_chunked.SIGNER_SCOPE_KEY] = authentication.chunk_signer
+        return authentication.principal
 
     def _route(self, request: Request, target: Target) -> Operation:
         method, query = request.method, request.query
@@ -111,6 +114,8 @@ class ObsService(Service):
             raise method_not_allowed(method, "SERVICE")
         if target.key is None:
             return self._bucket_operation(method, query)
+        if "versionId" in query:  # the null version is the object; there is no other
+            check_version(target.key, query["versionId"])
         return self._object_operation(request, method, query)
 
     @staticmethod
@@ -123,6 +128,10 @@ class ObsService(Service):
             table = {"GET": buckets.get_location}
         elif "storageinfo" in query:
             table = {"GET": buckets.get_storage_info}
+        elif "versions" in query:
+            table = {"GET": listing.list_object_versions}
+        elif "versioning" in query:
+            table = {"GET": buckets.get_versioning}
         elif "delete" in query:
             table = {"POST": objects.delete_objects}
         else:

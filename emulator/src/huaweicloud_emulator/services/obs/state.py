@@ -11,6 +11,10 @@ shares its source's blob), so a blob is garbage only when no object and no part 
 
 Keys are stored as UTF-8 BLOBs: SQLite compares BLOBs with memcmp, which is exactly the UTF-8 binary
 order listings must follow, and the (bucket, key) primary key serves every page as an index range scan.
+
+A completed multipart upload leaves a row in ``obs_completed_uploads`` for a day, so that a client that
+retries its completion after a lost response gets the same answer again (as from S3), not NoSuchUpload.
+Columns added after the first release (``checksum``) are added to existing databases at start-up.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...storage import BlobInfo, Composite, MetadataStore, insert_composite, insert_inline
+from .checksums import Checksum, UploadChecksum
 from .errors import ObsError, no_such_bucket, no_such_key, no_such_upload
+
+# How long a completed upload is remembered, to answer a repeated completion.
+COMPLETED_UPLOAD_RETENTION = 24 * 3600
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS obs_buckets (
@@ -43,6 +51,7 @@ CREATE TABLE IF NOT EXISTS obs_objects (
     metadata TEXT NOT NULL,
     tags TEXT,
     appendable INTEGER NOT NULL DEFAULT 0,
+    checksum TEXT,
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS obs_objects_by_blob ON obs_objects(blob_id);
@@ -53,7 +62,8 @@ CREATE TABLE IF NOT EXISTS obs_uploads (
     initiated REAL NOT NULL,
     headers TEXT NOT NULL,
     metadata TEXT NOT NULL,
-    tags TEXT
+    tags TEXT,
+    checksum TEXT
 );
 CREATE INDEX IF NOT EXISTS obs_uploads_by_key ON obs_uploads(bucket, key, upload_id);
 CREATE TABLE IF NOT EXISTS obs_parts (
@@ -63,10 +73,23 @@ CREATE TABLE IF NOT EXISTS obs_parts (
     size INTEGER NOT NULL,
     etag TEXT NOT NULL,
     last_modified REAL NOT NULL,
+    checksum TEXT,
     PRIMARY KEY (upload_id, part_number)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS obs_parts_by_blob ON obs_parts(blob_id);
+CREATE TABLE IF NOT EXISTS obs_completed_uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    completed_at REAL NOT NULL,
+    parts TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    checksum TEXT
+);
+CREATE INDEX IF NOT EXISTS obs_completed_uploads_by_time ON obs_completed_uploads(completed_at);
 """
+# Columns newer than their table: added to a database created before them.
+ADDED_COLUMNS = {"obs_objects": "checksum", "obs_uploads": "checksum", "obs_parts": "checksum"}
 
 Tags = list[tuple[str, str]]
 Metadata = list[tuple[str, str]]
@@ -95,6 +118,7 @@ class ObjectRecord:
     metadata: Metadata = field(default_factory=list)  # user metadata, names lower-case, no prefix
     tags: Tags | None = None
     appendable: bool = False
+    checksum: Checksum | None = None  # x-amz-checksum-*
 
 
 @dataclass(frozen=True)
@@ -106,6 +130,7 @@ class Upload:
     headers: dict[str, str]
     metadata: Metadata
     tags: Tags | None
+    checksum: UploadChecksum | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +140,19 @@ class Part:
     size: int
     etag: str  # md5 hex, unquoted
     last_modified: float
+    checksum: Checksum | None = None
+
+
+@dataclass(frozen=True)
+class CompletedUpload:
+    """What a completion answered, kept to answer a retry of it."""
+
+    upload_id: str
+    bucket: str
+    key: str
+    parts: list[tuple[int, str]]  # (part number, etag) as the completion listed them
+    etag: str
+    checksum: Checksum | None
 
 
 def _dump_pairs(pairs: Sequence[tuple[str, str]] | None) -> str | None:
@@ -137,6 +175,7 @@ def _object(row: sqlite3.Row) -> ObjectRecord:
         metadata=_load_pairs(row["metadata"]) or [],
         tags=_load_pairs(row["tags"]),
         appendable=bool(row["appendable"]),
+        checksum=Checksum.load(row["checksum"]),
     )
 
 
@@ -149,11 +188,23 @@ def _upload(row: sqlite3.Row) -> Upload:
         json.loads(row["headers"]),
         _load_pairs(row["metadata"]) or [],
         _load_pairs(row["tags"]),
+        UploadChecksum.load(row["checksum"]),
     )
 
 
 def _part(row: sqlite3.Row) -> Part:
-    return Part(row["part_number"], row["blob_id"], row["size"], row["etag"], row["last_modified"])
+    return Part(
+        row["part_number"],
+        row["blob_id"],
+        row["size"],
+        row["etag"],
+        row["last_modified"],
+        Checksum.load(row["checksum"]),
+    )
+
+
+def _dump_checksum(checksum: Checksum | UploadChecksum | None) -> str | None:
+    return None if checksum is None else checksum.dump()
 
 
 def prefix_end(prefix: bytes) -> bytes | None:
@@ -171,13 +222,20 @@ def key_bytes(key: str) -> bytes:
 _BLOB_USED = (
     "SELECT 1 FROM obs_objects WHERE blob_id = ? UNION ALL SELECT 1 FROM obs_parts WHERE blob_id = ? LIMIT 1"
 )
-_OBJECT_COLUMNS = "bucket, key, blob_id, size, etag, last_modified, headers, metadata, tags, appendable"
+_OBJECT_COLUMNS = (
+    "bucket, key, blob_id, size, etag, last_modified, headers, metadata, tags, appendable, checksum"
+)
 
 
 class ObsState:
     def __init__(self, meta: MetadataStore):
         self.meta = meta
         meta.register_schema("obs", SCHEMA)
+        with meta.transaction() as db:
+            for table, column in ADDED_COLUMNS.items():
+                present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
     # -- blobs -----------------------------------------------------------------------------------
 
@@ -260,6 +318,7 @@ class ObsState:
                     "The bucket you tried to delete is not empty",
                     details={"BucketName": name},
                 )
+            db.execute("DELETE FROM obs_completed_uploads WHERE bucket = ?", (name,))
             db.execute("DELETE FROM obs_buckets WHERE name = ?", (name,))
 
     def bucket_usage(self, name: str) -> tuple[int, int]:
@@ -295,7 +354,7 @@ class ObsState:
             "SELECT blob_id FROM obs_objects WHERE bucket = ? AND key = ?", (record.bucket, key)
         ).fetchone()
         db.execute(
-            f"INSERT OR REPLACE INTO obs_objects ({_OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO obs_objects ({_OBJECT_COLUMNS}) VALUES ({', '.join('?' * 11)})",
             (
                 record.bucket,
                 key,
@@ -307,6 +366,7 @@ class ObsState:
                 _dump_pairs(record.metadata),
                 _dump_pairs(record.tags),
                 int(record.appendable),
+                _dump_checksum(record.checksum),
             ),
         )
         return None if old is None else old["blob_id"]
@@ -430,8 +490,9 @@ class ObsState:
             if db.execute("SELECT 1 FROM obs_buckets WHERE name = ?", (upload.bucket,)).fetchone() is None:
                 raise no_such_bucket(upload.bucket)
             db.execute(
-                "INSERT INTO obs_uploads (upload_id, bucket, key, initiated, headers, metadata, tags) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO obs_uploads "
+                "(upload_id, bucket, key, initiated, headers, metadata, tags, checksum) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     upload.upload_id,
                     upload.bucket,
@@ -440,6 +501,7 @@ class ObsState:
                     json.dumps(upload.headers),
                     _dump_pairs(upload.metadata),
                     _dump_pairs(upload.tags),
+                    _dump_checksum(upload.checksum),
                 ),
             )
 
@@ -469,9 +531,17 @@ class ObsState:
             ).fetchone()
             db.execute(
                 "INSERT OR REPLACE INTO obs_parts "
-                "(upload_id, part_number, blob_id, size, etag, last_modified) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (upload_id, part.part_number, part.blob_id, part.size, part.etag, part.last_modified),
+                "(upload_id, part_number, blob_id, size, etag, last_modified, checksum) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    upload_id,
+                    part.part_number,
+                    part.blob_id,
+                    part.size,
+                    part.etag,
+                    part.last_modified,
+                    _dump_checksum(part.checksum),
+                ),
             )
             return self._garbage(db, [old["blob_id"]]) if old else []
 
@@ -484,11 +554,34 @@ class ObsState:
         )
         return [_part(row) for row in rows]
 
+    def completed_upload(self, bucket: str, key: str, upload_id: str) -> CompletedUpload | None:
+        rows = self.meta.query(
+            "SELECT * FROM obs_completed_uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
+            (upload_id, bucket, key_bytes(key)),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return CompletedUpload(
+            row["upload_id"],
+            row["bucket"],
+            key,
+            [(int(number), str(etag)) for number, etag in json.loads(row["parts"])],
+            row["etag"],
+            Checksum.load(row["checksum"]),
+        )
+
     def complete_upload(
-        self, upload: Upload, used: Sequence[Part], record: ObjectRecord, composite: Composite | None
+        self,
+        upload: Upload,
+        used: Sequence[Part],
+        record: ObjectRecord,
+        composite: Composite | None,
+        requested: Sequence[tuple[int, str]],
     ) -> list[str]:
         """Make the object (recording ``composite``, the used parts joined, when there are several) and
-        forget the upload, if its parts are still those ``record`` was built from."""
+        forget the upload, if its parts are still those ``record`` was built from; remember the answer
+        (for a day) under the ``requested`` part list."""
         with self.meta.transaction() as db:
             if (
                 db.execute("SELECT 1 FROM obs_uploads WHERE upload_id = ?", (upload.upload_id,)).fetchone()
@@ -504,14 +597,33 @@ class ObsState:
             if any(current.get(p.part_number) != p.blob_id for p in used):
                 raise ObsError(
                     409,
-                    "ConcurrentModification",
-                    "A part of this upload was replaced while it was being completed; retry.",
+                    "OperationAborted",
+                    "A conflicting operation is in progress against this upload (a part was replaced while "
+                    "it was being completed); try again.",
                 )
             if composite is not None:
                 insert_composite(db, composite)
             old = self._write_object(db, record)
             db.execute("DELETE FROM obs_parts WHERE upload_id = ?", (upload.upload_id,))
             db.execute("DELETE FROM obs_uploads WHERE upload_id = ?", (upload.upload_id,))
+            db.execute(
+                "DELETE FROM obs_completed_uploads WHERE completed_at < ?",
+                (record.last_modified - COMPLETED_UPLOAD_RETENTION,),
+            )
+            db.execute(
+                "INSERT INTO obs_completed_uploads "
+                "(upload_id, bucket, key, completed_at, parts, etag, checksum) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    upload.upload_id,
+                    upload.bucket,
+                    key_bytes(upload.key),
+                    record.last_modified,
+                    json.dumps([list(p) for p in requested]),
+                    record.etag,
+                    _dump_checksum(record.checksum),
+                ),
+            )
             in_object = {p.blob_id for p in used}  # the object's blob now, or its composite's parts
             unused = [blob_id for blob_id in current.values() if blob_id not in in_object]
             return self._garbage(db, [*unused, *([old] if old else [])])
