@@ -1,6 +1,6 @@
 """A small OBS round trip: create a bucket, write a few objects, list and read them back, check them.
 
-Runs as is against the local emulator (`make demo`) or the cloud: only the `huaweicloud_default`
+Runs as is against the local emulator or the cloud: only the `huaweicloud_default`
 connection differs.
 """
 
