@@ -250,3 +250,15 @@ def test_notifier_templates_and_dag_level_context(emulator: EmulatorProcess, mai
     assert dag_alert["subject"] == "Airflow: DAG sales failed (task_failure)"
     lines = set(dag_alert["message"].splitlines())
     assert {"DAG: sales", "Run: scheduled__x", "Reason: task_failure"} <= lines
+
+
+def test_notifier_renders_with_a_serialized_dag(emulator: EmulatorProcess, mailbox) -> None:
+    """`airflow dags test` hands DAG-level callbacks a serialized DAG, which has no template environment."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    topic, _ = mailbox
+    serialized = DagSerialization.from_dict(DagSerialization.to_dict(DAG(dag_id="sales", schedule=None)))
+    context = {"dag": serialized, "run_id": "manual__y", "reason": "success", "params": {"t": topic}}
+    SMNNotifier(topic_urn="{{ params.t }}", message="{{ dag.dag_id }}: run {{ run_id }} ended")(context)
+    sent = [e["message"] for e in outbox(emulator, topic_urn=topic, type="Notification")]
+    assert "sales: run manual__y ended" in sent
