@@ -9,7 +9,7 @@ export UV_LINK_MODE ?= copy
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help env lint typecheck test test-fast demo bench bench-quick bench-dli clean
+.PHONY: help env lint typecheck test test-fast demo bench bench-quick bench-dli clean groovy
 
 help:
 	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
@@ -28,17 +28,24 @@ $(CURDIR)/.tools/bin/uv:
 
 env: .venv/.synced
 
+# The Jenkins library's tests (toolkit/tests/test_cli_jenkins.py) run Debian's groovy on the machine's Java;
+# installed here when missing and possible, else those tests fail naming the package.
+groovy:
+	@command -v groovy >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq groovy >/dev/null; } || \
+	  echo "env: groovy is not installed (apt-get install groovy): the Jenkins library tests will fail"
+
 lint: env
 	$(RUN) ruff check .
 
 typecheck: env
 	$(RUN) mypy
 
-test: lint typecheck
+test: lint typecheck groovy
 	$(RUN) pytest
 
 # The tests without lint and type checks, e.g. `make test-fast ARGS="-k obs -x"`.
-test-fast: env
+test-fast: env groovy
 	$(RUN) pytest $(ARGS)
 
 demo: env
