@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from huaweicloud_toolkit import dws
-from huaweicloud_toolkit.errors import HuaweiCloudError
+from huaweicloud_toolkit.errors import HuaweiCloudError, scrubbed
+from huaweicloud_toolkit.paging import offset_pages
 from huaweicloud_toolkit.waiters import Outcome
 
 
@@ -64,14 +65,14 @@ def test_offset_pages_stop_at_the_count_or_a_short_page() -> None:
         calls.append((offset, limit))
         return items[offset : offset + limit], len(items)
 
-    assert list(dws._offset_pages(fetch, 3)) == items
+    assert list(offset_pages(fetch, 3)) == items
     assert calls == [(0, 3), (3, 3), (6, 3)]
     calls.clear()
-    pages = dws._offset_pages(fetch, 3)
+    pages = offset_pages(fetch, 3)
     assert next(pages) == 0 and calls == [(0, 3)]  # lazily, a page at a time
     calls.clear()
     assert (
-        list(dws._offset_pages(lambda o, n: (items[o : o + n], None), 7)) == items
+        list(offset_pages(lambda o, n: (items[o : o + n], None), 7)) == items
     )  # no count: a short page ends
 
 
@@ -86,6 +87,6 @@ def test_failure_reasons_and_not_found() -> None:
 
 def test_a_secret_echoed_in_an_error_is_scrubbed() -> None:
     error = HuaweiCloudError("bad password Secret#123", status=400, code="DWS.5144", request_id="r1")
-    clean = dws._without(error, "Secret#123")
+    clean = scrubbed(error, ["Secret#123"])
     assert (clean.message, clean.code, clean.request_id) == ("bad password ***", "DWS.5144", "r1")
-    assert dws._without(error, "other") is error
+    assert scrubbed(error, ["other"]) is error

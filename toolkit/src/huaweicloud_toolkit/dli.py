@@ -24,9 +24,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from huaweicloud_toolkit.errors import HuaweiCloudError
+from huaweicloud_toolkit.paging import numbered_pages, offset_pages
 from huaweicloud_toolkit.retry import is_retryable_error, is_unsent_error
 from huaweicloud_toolkit.session import Session
 from huaweicloud_toolkit.waiters import ResourceFailedError, Status, Waiter
@@ -130,15 +132,25 @@ def _tags(tags: Mapping[str, str] | Sequence[Mapping[str, str]] | None) -> list[
     return [Tag(key=str(tag["key"]), value=str(tag["value"])) for tag in tags]
 
 
-def _paged(fetch: Callable[[int, int], tuple[list[Any], int | None]], page_size: int) -> Iterator[Any]:
-    """Items of an offset-paged listing: ``fetch(offset, limit)`` answers a page and the total count."""
-    offset = 0
-    while True:
-        items, total = fetch(offset, page_size)
-        yield from items
-        offset += len(items)
-        if not items or len(items) < page_size or (total is not None and offset >= total):
-            return
+def _counted_listing(
+    session: Session, method: str, field: str, request: Callable[..., Any], offset: int, page_size: int
+) -> Iterator[dict[str, Any]]:
+    """The records under ``field`` of a listing whose ``request(offset=, limit=)`` answers a page and the
+    ``count`` of them all, from the ``offset``-th."""
+
+    def fetch(start: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+        answer = _call(session, method, request(offset=offset + start, limit=limit))
+        return _items(answer, field), answer.count - offset if answer.count is not None else None
+
+    return offset_pages(fetch, page_size)
+
+
+def _bound(elastic_resource_pools: Sequence[str] | None, queues: Sequence[str] | None) -> dict[str, Any]:
+    """The pools and queues an enhanced connection binds, as its request bodies take them."""
+    return {
+        "elastic_resource_pools": list(elastic_resource_pools) if elastic_resource_pools else None,
+        "queues": list(queues) if queues else None,
+    }
 
 
 # SQL text ----------------------------------------------------------------------------------------------
@@ -525,12 +537,13 @@ def iter_sql_jobs(
     ms), ``order``, ``tags``, ...), fetched a page at a time."""
     from huaweicloudsdkdli.v1 import ListSqlJobsRequest
 
-    def fetch(offset: int, limit: int) -> tuple[list[Any], int | None]:
-        request = ListSqlJobsRequest(current_page=offset // limit + 1, page_size=limit, **filters)
-        answer = _call(session, "list_sql_jobs", request)
+    def fetch_page(page: int, size: int) -> tuple[list[dict[str, Any]], int | None]:
+        answer = _call(
+            session, "list_sql_jobs", ListSqlJobsRequest(current_page=page, page_size=size, **filters)
+        )
         return _items(answer, "jobs"), answer.job_count
 
-    return _paged(fetch, page_size)
+    return numbered_pages(fetch_page, page_size)
 
 
 # Spark batch jobs --------------------------------------------------------------------------------------
@@ -667,11 +680,11 @@ def iter_spark_batches(
     ``job_name``, ``state``, ``start``, ``end``, ``order``, ...), fetched a page at a time."""
     from huaweicloudsdkdli.v1 import ListSparkJobsRequest
 
-    def fetch(offset: int, limit: int) -> tuple[list[Any], int | None]:
+    def fetch(offset: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
         answer = _call(session, "list_spark_jobs", ListSparkJobsRequest(_from=offset, size=limit, **filters))
         return _items(answer, "sessions"), answer.total
 
-    return _paged(fetch, page_size)
+    return offset_pages(fetch, page_size)
 
 
 # Queues ------------------------------------------------------------------------------------------------
@@ -803,15 +816,10 @@ def iter_elastic_resource_pools(
     """The pools whose name contains ``name`` (and with ``status``), from the ``offset``-th."""
     from huaweicloudsdkdli.v1 import ListElasticResourcePoolsRequest
 
-    def fetch(start: int, limit: int) -> tuple[list[Any], int | None]:
-        request = ListElasticResourcePoolsRequest(
-            name=name, status=status, tags=tags, offset=offset + start, limit=limit
-        )
-        answer = _call(session, "list_elastic_resource_pools", request)
-        total = answer.count - offset if answer.count is not None else None
-        return _items(answer, "elastic_resource_pools"), total
-
-    return _paged(fetch, page_size)
+    request = partial(ListElasticResourcePoolsRequest, name=name, status=status, tags=tags)
+    return _counted_listing(
+        session, "list_elastic_resource_pools", "elastic_resource_pools", request, offset, page_size
+    )
 
 
 def elastic_resource_pool(session: Session, elastic_resource_pool_name: str) -> dict[str, Any]:
@@ -869,18 +877,14 @@ def iter_elastic_resource_pool_queues(
     """The queues in the pool (those whose name contains ``queue_name``), from the ``offset``-th."""
     from huaweicloudsdkdli.v1 import ListElasticResourcePoolQueuesRequest
 
-    def fetch(start: int, limit: int) -> tuple[list[Any], int | None]:
-        request = ListElasticResourcePoolQueuesRequest(
-            elastic_resource_pool_name=elastic_resource_pool_name,
-            queue_name=queue_name,
-            offset=offset + start,
-            limit=limit,
-        )
-        answer = _call(session, "list_elastic_resource_pool_queues", request)
-        total = answer.count - offset if answer.count is not None else None
-        return _items(answer, "queues"), total
-
-    return _paged(fetch, page_size)
+    request = partial(
+        ListElasticResourcePoolQueuesRequest,
+        elastic_resource_pool_name=elastic_resource_pool_name,
+        queue_name=queue_name,
+    )
+    return _counted_listing(
+        session, "list_elastic_resource_pool_queues", "queues", request, offset, page_size
+    )
 
 
 # Enhanced datasource connections -----------------------------------------------------------------------
@@ -910,8 +914,7 @@ def create_enhanced_connection(
         name=name,
         dest_vpc_id=dest_vpc_id,
         dest_network_id=dest_network_id,
-        elastic_resource_pools=list(elastic_resource_pools) if elastic_resource_pools else None,
-        queues=list(queues) if queues else None,
+        **_bound(elastic_resource_pools, queues),
         hosts=[EnhancedConnectionHost(name=h["name"], ip=h["ip"]) for h in hosts] if hosts else None,
         routetable_id=str(routetable_id) if routetable_id is not None else None,
         tags=_tags(tags),
@@ -967,15 +970,8 @@ def iter_enhanced_connections(
     """The connections whose name contains ``name`` (and with ``status``), from the ``offset``-th."""
     from huaweicloudsdkdli.v1 import ListEnhancedConnectionsRequest
 
-    def fetch(start: int, limit: int) -> tuple[list[Any], int | None]:
-        request = ListEnhancedConnectionsRequest(
-            name=name, status=status, tags=tags, offset=offset + start, limit=limit
-        )
-        answer = _call(session, "list_enhanced_connections", request)
-        total = answer.count - offset if answer.count is not None else None
-        return _items(answer, "connections"), total
-
-    return _paged(fetch, page_size)
+    request = partial(ListEnhancedConnectionsRequest, name=name, status=status, tags=tags)
+    return _counted_listing(session, "list_enhanced_connections", "connections", request, offset, page_size)
 
 
 def delete_enhanced_connection(session: Session, connection_id: str) -> dict[str, Any]:
@@ -998,10 +994,7 @@ def associate_enhanced_connection(
         AssociateQueueToEnhancedConnectionRequestBody,
     )
 
-    body = AssociateQueueToEnhancedConnectionRequestBody(
-        elastic_resource_pools=list(elastic_resource_pools) if elastic_resource_pools else None,
-        queues=list(queues) if queues else None,
-    )
+    body = AssociateQueueToEnhancedConnectionRequestBody(**_bound(elastic_resource_pools, queues))
     request = AssociateQueueToEnhancedConnectionRequest(connection_id=connection_id, body=body)
     return record(_call(session, "associate_queue_to_enhanced_connection", request))
 
@@ -1019,10 +1012,7 @@ def disassociate_enhanced_connection(
         DisassociateQueueFromEnhancedConnectionRequestBody,
     )
 
-    body = DisassociateQueueFromEnhancedConnectionRequestBody(
-        elastic_resource_pools=list(elastic_resource_pools) if elastic_resource_pools else None,
-        queues=list(queues) if queues else None,
-    )
+    body = DisassociateQueueFromEnhancedConnectionRequestBody(**_bound(elastic_resource_pools, queues))
     request = DisassociateQueueFromEnhancedConnectionRequest(connection_id=connection_id, body=body)
     return record(_call(session, "disassociate_queue_from_enhanced_connection", request))
 

@@ -19,7 +19,9 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from huaweicloud_toolkit.errors import HuaweiCloudError, redact
+from huaweicloud_toolkit.errors import HuaweiCloudError, scrubbed
+from huaweicloud_toolkit.paging import offset_pages
+from huaweicloud_toolkit.records import model_record
 from huaweicloud_toolkit.retry import is_unsent_error
 from huaweicloud_toolkit.session import Session
 from huaweicloud_toolkit.waiters import Status, Waiter
@@ -102,19 +104,6 @@ def _call(session: Session, operation: str, method: str, request: Any, **options
     )
 
 
-def _record(model: Any) -> dict[str, Any]:
-    """An SDK model as a plain dict, without the fields the cloud left out."""
-    return _prune(model.to_dict()) if model is not None else {}
-
-
-def _prune(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _prune(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_prune(item) for item in value]
-    return value
-
-
 # Names -> ids --------------------------------------------------------------------------------------------
 
 
@@ -123,7 +112,7 @@ def list_clusters(session: Session) -> list[dict[str, Any]]:
     from huaweicloudsdkdws.v2 import ListClustersRequest
 
     answer = _call(session, "ListClusters", "list_clusters", ListClustersRequest())
-    return [_record(cluster) for cluster in answer.clusters or []]
+    return [model_record(cluster) for cluster in answer.clusters or []]
 
 
 def find_cluster_id(session: Session, cluster_name: str) -> str | None:
@@ -132,18 +121,6 @@ def find_cluster_id(session: Session, cluster_name: str) -> str | None:
         if cluster.get("name") == cluster_name:
             return str(cluster["id"])
     return None
-
-
-def _offset_pages(fetch: Callable[[int, int], tuple[list[Any], int | None]], limit: int) -> Iterator[Any]:
-    """Items of an offset/limit listing, a page at a time as the caller consumes them. ``fetch(offset,
-    limit)`` answers a page and the total count (None when the API does not say)."""
-    offset = 0
-    while True:
-        items, total = fetch(offset, limit)
-        yield from items
-        offset += len(items)
-        if len(items) < limit or (total is not None and offset >= total):
-            return
 
 
 def iter_cluster_snapshots(session: Session, cluster_id: str, page_size: int = PAGE_SIZE) -> Iterator[dict]:
@@ -155,9 +132,9 @@ def iter_cluster_snapshots(session: Session, cluster_id: str, page_size: int = P
             cluster_id=cluster_id, offset=offset, limit=limit, sort_key="started", sort_dir="desc"
         )
         answer = _call(session, "ListClusterSnapshots", "list_cluster_snapshots", request)
-        return [_record(item) for item in answer.snapshots or []], answer.count
+        return [model_record(item) for item in answer.snapshots or []], answer.count
 
-    return _offset_pages(fetch, page_size)
+    return offset_pages(fetch, page_size)
 
 
 def list_snapshots(session: Session) -> list[dict[str, Any]]:
@@ -165,7 +142,7 @@ def list_snapshots(session: Session) -> list[dict[str, Any]]:
     from huaweicloudsdkdws.v2 import ListSnapshotsRequest
 
     answer = _call(session, "ListSnapshots", "list_snapshots", ListSnapshotsRequest())
-    return [_record(snapshot) for snapshot in answer.snapshots or []]
+    return [model_record(snapshot) for snapshot in answer.snapshots or []]
 
 
 def find_snapshot_id(session: Session, snapshot_name: str, cluster_id: str | None = None) -> str | None:
@@ -189,7 +166,7 @@ def get_cluster(session: Session, cluster_id: str) -> dict[str, Any]:
     from huaweicloudsdkdws.v2 import ListClusterDetailsRequest
 
     request = ListClusterDetailsRequest(cluster_id=cluster_id)
-    return _record(_call(session, "ListClusterDetails", "list_cluster_details", request).cluster)
+    return model_record(_call(session, "ListClusterDetails", "list_cluster_details", request).cluster)
 
 
 def _failure_reason(record: Mapping[str, Any]) -> str | None:
@@ -200,16 +177,27 @@ def _failure_reason(record: Mapping[str, Any]) -> str | None:
     return message or code or None
 
 
+def _status(
+    session: Session,
+    read: Callable[[Session, str], dict[str, Any]],
+    resource_id: str,
+    reason: Callable[[Mapping[str, Any]], str | None],
+) -> Status[dict[str, Any]]:
+    """The state of the record ``read`` answers, with ``reason(record)``; a cluster or snapshot the cloud
+    no longer knows is ``DELETED``."""
+    try:
+        record = read(session, resource_id)
+    except HuaweiCloudError as error:
+        if is_not_found(error):
+            return Status(DELETED, None, {"id": resource_id, "status": DELETED})
+        raise
+    return Status(str(record.get("status") or ""), reason(record), record)
+
+
 def cluster_status(session: Session, cluster_id: str) -> Status[dict[str, Any]]:
     """The cluster's state and, when it failed, the cloud's reason; a cluster the cloud no longer knows
     is ``DELETED``."""
-    try:
-        record = get_cluster(session, cluster_id)
-    except HuaweiCloudError as error:
-        if is_not_found(error):
-            return Status(DELETED, None, {"id": cluster_id, "status": DELETED})
-        raise
-    return Status(str(record.get("status") or ""), _failure_reason(record), record)
+    return _status(session, get_cluster, cluster_id, _failure_reason)
 
 
 def wait_for_cluster(
@@ -277,23 +265,12 @@ def create_cluster(
     request = CreateClusterRequest(body=CreateClusterRequestBody(cluster=info))
     try:
         answer = _call(session, "CreateCluster", "create_cluster", request, is_retryable=is_unsent_error)
-    except HuaweiCloudError as error:
-        raise _without(error, user_pwd) from error.__cause__
+    except HuaweiCloudError as error:  # the service may have echoed the password
+        clean = scrubbed(error, [user_pwd])
+        if clean is error:
+            raise
+        raise clean from None  # the SDK's exception, its cause, may hold the password too
     return str(answer.cluster.id)
-
-
-def _without(error: HuaweiCloudError, secret: str) -> HuaweiCloudError:
-    """``error`` with ``secret`` scrubbed from its message, in case the service echoed it."""
-    if not secret or secret not in error.message:
-        return error
-    return HuaweiCloudError(
-        redact(error.message, [secret]),
-        status=error.status,
-        code=error.code,
-        request_id=error.request_id,
-        service=error.service,
-        operation=error.operation,
-    )
 
 
 def delete_cluster(session: Session, cluster_id: str, keep_last_manual_snapshot: int = 0) -> None:
@@ -393,18 +370,12 @@ def get_snapshot(session: Session, snapshot_id: str) -> dict[str, Any]:
     from huaweicloudsdkdws.v2 import ListSnapshotDetailsRequest
 
     request = ListSnapshotDetailsRequest(snapshot_id=snapshot_id)
-    return _record(_call(session, "ListSnapshotDetails", "list_snapshot_details", request).snapshot)
+    return model_record(_call(session, "ListSnapshotDetails", "list_snapshot_details", request).snapshot)
 
 
 def snapshot_status(session: Session, snapshot_id: str) -> Status[dict[str, Any]]:
     """The snapshot's state; one the cloud no longer knows is ``DELETED``."""
-    try:
-        record = get_snapshot(session, snapshot_id)
-    except HuaweiCloudError as error:
-        if is_not_found(error):
-            return Status(DELETED, None, {"id": snapshot_id, "status": DELETED})
-        raise
-    return Status(str(record.get("status") or ""), None, record)
+    return _status(session, get_snapshot, snapshot_id, lambda record: None)
 
 
 def wait_for_snapshot(

@@ -98,6 +98,22 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
     return text
 
 
+def scrubbed(error: HuaweiCloudError, secrets: Iterable[str | None]) -> HuaweiCloudError:
+    """``error`` itself, or, when its message echoes one of ``secrets`` (a password the service repeated),
+    a HuaweiCloudError like it with those scrubbed from the message."""
+    secrets = list(secrets)
+    if not any(secret and secret in error.message for secret in secrets):
+        return error
+    return HuaweiCloudError(
+        redact(error.message, secrets),
+        status=error.status,
+        code=error.code,
+        request_id=error.request_id,
+        service=error.service,
+        operation=error.operation,
+    )
+
+
 def from_sdk_exception(
     exc: Exception,
     *,

@@ -23,7 +23,9 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from huaweicloud_toolkit.errors import HuaweiCloudError, redact
+from huaweicloud_toolkit.errors import HuaweiCloudError, scrubbed
+from huaweicloud_toolkit.paging import numbered_pages
+from huaweicloud_toolkit.records import model_record
 from huaweicloud_toolkit.retry import is_retryable_error, is_unsent_error
 from huaweicloud_toolkit.session import Session
 from huaweicloud_toolkit.waiters import Outcome, Status, Waiter
@@ -131,29 +133,10 @@ def _call(
             is_retryable=is_unsent_error if once else is_retryable_error,
         )
     except HuaweiCloudError as error:
-        if not any(secret and secret in error.message for secret in secrets):
+        clean = scrubbed(error, secrets)
+        if clean is error:
             raise
-        raise HuaweiCloudError(
-            redact(error.message, secrets),
-            status=error.status,
-            code=error.code,
-            request_id=error.request_id,
-            service=error.service,
-            operation=error.operation,
-        ) from None
-
-
-def record(model: Any) -> dict[str, Any]:
-    """An SDK model as a dict by the SDK's field names, without the fields MRS left out."""
-    return _pruned(model.to_dict()) if model is not None else {}
-
-
-def _pruned(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _pruned(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_pruned(item) for item in value]
-    return value
+        raise clean from None
 
 
 def is_not_found(error: HuaweiCloudError) -> bool:
@@ -214,7 +197,7 @@ def cluster(session: Session, cluster_id: str) -> dict[str, Any]:
     from huaweicloudsdkmrs.v1 import ShowClusterDetailsRequest
 
     request = ShowClusterDetailsRequest(cluster_id=cluster_id)
-    return record(_call(session, "show_cluster_details", request, version="v1").cluster)
+    return model_record(_call(session, "show_cluster_details", request, version="v1").cluster)
 
 
 def cluster_status(session: Session, cluster_id: str) -> Status[dict[str, Any]]:
@@ -267,19 +250,17 @@ def iter_clusters(
     ``history``: the terminated ones)."""
     from huaweicloudsdkmrs.v1 import ListClustersRequest
 
-    for page in itertools.count(1):
+    def fetch_page(page: int, size: int) -> tuple[list[dict[str, Any]], int | None]:
         request = ListClustersRequest(
             cluster_name=cluster_name,
             cluster_state=cluster_state,
-            page_size=str(page_size),
+            page_size=str(size),
             current_page=str(page),
         )
         answer = _call(session, "list_clusters", request, version="v1")
-        clusters = [record(item) for item in answer.clusters or []]
-        yield from clusters
-        total = answer.cluster_total
-        if len(clusters) < page_size or (total is not None and page * page_size >= total):
-            return
+        return [model_record(item) for item in answer.clusters or []], answer.cluster_total
+
+    return numbered_pages(fetch_page, page_size)
 
 
 # Job executions ----------------------------------------------------------------------------------------
@@ -311,7 +292,7 @@ def submit_job(
     answer = _call(
         session, "create_execute_job", CreateExecuteJobRequest(cluster_id=cluster_id, body=body), once=True
     )
-    return record(answer.job_submit_result)
+    return model_record(answer.job_submit_result)
 
 
 def job(session: Session, cluster_id: str, job_id: str) -> dict[str, Any]:
@@ -319,7 +300,7 @@ def job(session: Session, cluster_id: str, job_id: str) -> dict[str, Any]:
     from huaweicloudsdkmrs.v2 import ShowSingleJobExeRequest
 
     request = ShowSingleJobExeRequest(job_execution_id=job_id, cluster_id=cluster_id)
-    return record(_call(session, "show_single_job_exe", request).job_detail)
+    return model_record(_call(session, "show_single_job_exe", request).job_detail)
 
 
 def job_status(session: Session, cluster_id: str, job_id: str) -> Status[dict[str, Any]]:
@@ -376,16 +357,15 @@ def iter_jobs(
     time."""
     from huaweicloudsdkmrs.v2 import ShowJobExeListNewRequest
 
-    for page in itertools.count(1):  # MRS's "offset" is the page number
+    def fetch_page(page: int, size: int) -> tuple[list[dict[str, Any]], int | None]:
+        # MRS's "offset" is the page number
         request = ShowJobExeListNewRequest(
-            cluster_id=cluster_id, limit=str(page_size), offset=str(page), **filters
+            cluster_id=cluster_id, limit=str(size), offset=str(page), **filters
         )
         answer = _call(session, "show_job_exe_list_new", request)
-        jobs = [record(item) for item in answer.job_list or []]
-        yield from jobs
-        total = answer.total_record
-        if len(jobs) < page_size or (total is not None and page * page_size >= total):
-            return
+        return [model_record(item) for item in answer.job_list or []], answer.total_record
+
+    return numbered_pages(fetch_page, page_size)
 
 
 def sql_result(session: Session, cluster_id: str, job_id: str) -> Any:

@@ -13,14 +13,13 @@ ports by changing the import path; the ones that create a pool or a connection w
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.configuration import conf as airflow_conf
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.dli import DLIHook, SparkBatchFailedError, SubmittedSqlJob
+from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
 from huaweicloud_toolkit import HuaweiCloudError
 from huaweicloud_toolkit.dli import (
     PREVIEW_LIMIT,
@@ -37,11 +36,7 @@ if TYPE_CHECKING:
     from airflow_huaweicloud.triggers.dli import DLIStateTrigger
 
 
-def _default_deferrable() -> bool:
-    return airflow_conf.getboolean("operators", "default_deferrable", fallback=False)
-
-
-class DLIBaseOperator(BaseOperator):
+class DLIBaseOperator(ServiceHookMixin[DLIHook], BaseOperator):
     """What every DLI operator shares: the connection, the region and project, and the hook.
 
     :param project_id: the project, overriding the connection's. (templated)
@@ -50,6 +45,7 @@ class DLIBaseOperator(BaseOperator):
     """
 
     ui_color = "#44b5e2"
+    hook_class = DLIHook
 
     def __init__(
         self,
@@ -64,24 +60,11 @@ class DLIBaseOperator(BaseOperator):
         self.region = region
         self.huaweicloud_conn_id = huaweicloud_conn_id
 
-    @cached_property
-    def hook(self) -> DLIHook:
-        return DLIHook(
-            huaweicloud_conn_id=self.huaweicloud_conn_id, region=self.region, project_id=self.project_id
-        )
-
     def _defer_to(self, trigger: DLIStateTrigger, **kwargs: Any) -> None:
         self.defer(trigger=trigger, method_name="execute_complete", timeout=self.execution_timeout, **kwargs)
 
     def _trigger_settings(self, poll_interval: float) -> dict[str, Any]:
-        timeout = self.execution_timeout.total_seconds() if self.execution_timeout else None
-        return {
-            "poll_interval": poll_interval,
-            "timeout": timeout,
-            "project_id": self.project_id,
-            "region": self.region,
-            "huaweicloud_conn_id": self.huaweicloud_conn_id,
-        }
+        return {"poll_interval": poll_interval, "timeout": self._wait_timeout, **self.connection_settings()}
 
     @property
     def _wait_timeout(self) -> float | None:
@@ -145,7 +128,7 @@ class DLISqlOperator(DLIBaseOperator):
         parameters: Mapping[str, Any] | None = None,
         max_rows: int = PREVIEW_LIMIT,
         tags: Mapping[str, str] | None = None,
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         poll_interval: float = 5.0,
         **kwargs: Any,
     ):
@@ -367,7 +350,7 @@ class DLISparkBatchOperator(DLIBaseOperator):
         num_executors: int | None = None,
         spark_version: str | None = None,
         options: Mapping[str, Any] | None = None,
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         poll_interval: float = 10.0,
         **kwargs: Any,
     ):
@@ -669,7 +652,7 @@ class DLICreateElasticResourcePoolOperator(DLIBaseOperator):
         enterprise_project_id: str | None = None,
         tags: list[dict[str, str]] | None = None,
         wait_for_completion: bool = True,
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         poll_interval: float = 10.0,
         **kwargs: Any,
     ):
@@ -722,13 +705,9 @@ class DLICreateElasticResourcePoolOperator(DLIBaseOperator):
         return dict(event["record"])
 
 
-class DLIListElasticResourcePoolsOperator(DLIBaseOperator):
-    """Push the elastic resource pools (records) to XCom: all of them, or ``limit`` from ``offset``.
-
-    :param name: a part of their names. (templated)
-    :param status: AVAILABLE, SCALING, CREATING or FAILED. (templated)
-    :param tags: a tag filter. (templated)
-    """
+class _DLIFilteredListOperator(DLIBaseOperator):
+    """Push records (those whose names contain ``name``, with ``status`` and ``tags``) to XCom: all of
+    them, or ``limit`` from ``offset``."""
 
     template_fields: Sequence[str] = ("project_id", "name", "status", "tags")
 
@@ -750,9 +729,24 @@ class DLIListElasticResourcePoolsOperator(DLIBaseOperator):
         self.offset = offset
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
-        return self.hook.list_elastic_resource_pools(
+        return self._list(
             name=self.name, status=self.status, tags=self.tags, limit=self.limit, offset=self.offset or 0
         )
+
+    def _list(self, **filters: Any) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+
+class DLIListElasticResourcePoolsOperator(_DLIFilteredListOperator):
+    """Push the elastic resource pools (records) to XCom: all of them, or ``limit`` from ``offset``.
+
+    :param name: a part of their names. (templated)
+    :param status: AVAILABLE, SCALING, CREATING or FAILED. (templated)
+    :param tags: a tag filter. (templated)
+    """
+
+    def _list(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.hook.list_elastic_resource_pools(**filters)
 
 
 class DLIListElasticResourcePoolQueuesOperator(DLIBaseOperator):
@@ -900,7 +894,7 @@ class DLIDeleteEnhancedConnectionOperator(DLIBaseOperator):
         return self.hook.delete_enhanced_connection(self.connection_id)
 
 
-class DLIListEnhancedConnectionsOperator(DLIBaseOperator):
+class DLIListEnhancedConnectionsOperator(_DLIFilteredListOperator):
     """Push the enhanced datasource connections (records) to XCom.
 
     :param name: a part of their names. (templated)
@@ -908,29 +902,8 @@ class DLIListEnhancedConnectionsOperator(DLIBaseOperator):
     :param tags: a tag filter, ``k1=v1,k2=v2``. (templated)
     """
 
-    template_fields: Sequence[str] = ("project_id", "name", "status", "tags")
-
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        tags: str | None = None,
-        status: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        **kwargs: Any,
-    ):
-        super().__init__(**kwargs)
-        self.name = name
-        self.tags = tags
-        self.status = status
-        self.limit = limit
-        self.offset = offset
-
-    def execute(self, context: Context) -> list[dict[str, Any]]:
-        return self.hook.list_enhanced_connections(
-            name=self.name, status=self.status, tags=self.tags, limit=self.limit, offset=self.offset or 0
-        )
+    def _list(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.hook.list_enhanced_connections(**filters)
 
 
 class DLIAssociatePoolToEnhancedConnectionOperator(DLIBaseOperator):

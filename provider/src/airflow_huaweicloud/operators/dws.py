@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cache, cached_property
+from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.dws import DWSHook
+from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -31,11 +31,7 @@ if TYPE_CHECKING:
     from airflow_huaweicloud.triggers.dws import DWSClusterTrigger, DWSSnapshotTrigger
 
 
-def _default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
-
-
-class _DWSOperator(BaseOperator):
+class _DWSOperator(ServiceHookMixin[DWSHook], BaseOperator):
     """The connection settings, the hook, and waiting (in the worker or the triggerer) for the outcome.
 
     :param wait_for_completion: wait for the outcome before the task ends.
@@ -49,12 +45,13 @@ class _DWSOperator(BaseOperator):
 
     ui_color = "#eeaa11"
     ui_fgcolor = "#ffffff"
+    hook_class = DWSHook
 
     def __init__(
         self,
         *,
         wait_for_completion: bool = True,
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         poll_interval: float = 15.0,
         max_attempts: int = 240,
         huaweicloud_conn_id: str | None = DWSHook.default_conn_name,
@@ -73,12 +70,6 @@ class _DWSOperator(BaseOperator):
         self.region = region
         self.project_id = project_id
 
-    @cached_property
-    def hook(self) -> DWSHook:
-        return DWSHook(
-            huaweicloud_conn_id=self.huaweicloud_conn_id, region=self.region, project_id=self.project_id
-        )
-
     @property
     def wait_timeout(self) -> float:
         return self.poll_interval * self.max_attempts
@@ -87,9 +78,7 @@ class _DWSOperator(BaseOperator):
         return {
             "poll_interval": self.poll_interval,
             "timeout": self.wait_timeout,
-            "huaweicloud_conn_id": self.huaweicloud_conn_id,
-            "region": self.region,
-            "project_id": self.project_id,
+            **self.connection_settings(),
         }
 
     def _wait_for_clusters(self, cluster_ids: list[str], target_status: str, result: Any) -> Any:

@@ -22,14 +22,13 @@ trigger.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.mrs import MRSHook
+from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
 from huaweicloud_toolkit.waiters import ResourceFailedError, WaiterTimeoutError
 
 if TYPE_CHECKING:
@@ -38,11 +37,7 @@ if TYPE_CHECKING:
     from airflow_huaweicloud.triggers.mrs import MRSClusterStateTrigger, MRSCreateExecuteJobTrigger
 
 
-def _default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
-
-
-class MRSBaseOperator(BaseOperator):
+class MRSBaseOperator(ServiceHookMixin[MRSHook], BaseOperator):
     """What every MRS operator shares: the connection, the hook, and waiting for the outcome.
 
     :param wait_for_completion: wait for the outcome before the task ends.
@@ -54,12 +49,13 @@ class MRSBaseOperator(BaseOperator):
     """
 
     ui_color = "#f0eee4"
+    hook_class = MRSHook
 
     def __init__(
         self,
         *,
         wait_for_completion: bool = True,
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         poll_interval: float = 10.0,
         project_id: str | None = None,
         region: str | None = None,
@@ -74,12 +70,6 @@ class MRSBaseOperator(BaseOperator):
         self.region = region
         self.huaweicloud_conn_id = huaweicloud_conn_id
 
-    @cached_property
-    def hook(self) -> MRSHook:
-        return MRSHook(
-            huaweicloud_conn_id=self.huaweicloud_conn_id, region=self.region, project_id=self.project_id
-        )
-
     @property
     def _wait_timeout(self) -> float | None:
         return self.execution_timeout.total_seconds() if self.execution_timeout else None
@@ -88,9 +78,7 @@ class MRSBaseOperator(BaseOperator):
         return {
             "poll_interval": self.poll_interval,
             "timeout": self._wait_timeout,
-            "project_id": self.project_id,
-            "region": self.region,
-            "huaweicloud_conn_id": self.huaweicloud_conn_id,
+            **self.connection_settings(),
         }
 
     def _defer_to(self, trigger: MRSClusterStateTrigger | MRSCreateExecuteJobTrigger) -> None:
@@ -105,6 +93,33 @@ class MRSBaseOperator(BaseOperator):
 
 
 # Clusters ----------------------------------------------------------------------------------------------
+
+
+class _MRSClusterOperator(MRSBaseOperator):
+    """Acts on a cluster, then waits for it to reach a state. XCom: ``{"cluster_id", "cluster_state"}``."""
+
+    def _wait_for_cluster(self, cluster_id: str, target_status: str, state_now: str) -> dict[str, Any]:
+        """Wait until the cluster is ``target_status`` (in the triggerer when deferrable); without
+        ``wait_for_completion``, answer at once with ``state_now``."""
+        if not self.wait_for_completion:
+            return {"cluster_id": cluster_id, "cluster_state": state_now}
+        if self.deferrable:
+            from airflow_huaweicloud.triggers.mrs import MRSClusterStateTrigger
+
+            self._defer_to(MRSClusterStateTrigger(cluster_id, target_status, **self._trigger_settings()))
+        try:
+            detail = self.hook.wait_for_cluster(
+                cluster_id, target_status, poll_interval=self.poll_interval, timeout=self._wait_timeout
+            )
+        except (ResourceFailedError, WaiterTimeoutError) as failed:
+            raise AirflowException(failed.message) from failed
+        return {"cluster_id": cluster_id, "cluster_state": detail.get("cluster_state")}
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger saw the cluster reach its target state, or fail with its message."""
+        event = self._checked(event)
+        return {"cluster_id": event["cluster_id"], "cluster_state": event["state"]}
+
 
 # The create request's fields that the operators take as parameters (the v2 API's names).
 CLUSTER_FIELDS = (
@@ -140,7 +155,7 @@ CLUSTER_FIELDS = (
 )
 
 
-class MRSCreateClusterOperator(MRSBaseOperator):
+class MRSCreateClusterOperator(_MRSClusterOperator):
     """Create an MRS cluster and wait until it is running. XCom: ``{"cluster_id", "cluster_state"}``, and
     the id under the key ``cluster_id`` as soon as MRS accepted the request (for a clean-up task that
     runs whatever happened).
@@ -267,24 +282,7 @@ class MRSCreateClusterOperator(MRSBaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         cluster_id = self.create()
         context["ti"].xcom_push(key="cluster_id", value=cluster_id)
-        if not self.wait_for_completion:
-            return {"cluster_id": cluster_id, "cluster_state": "starting"}
-        if self.deferrable:
-            from airflow_huaweicloud.triggers.mrs import MRSClusterStateTrigger
-
-            self._defer_to(MRSClusterStateTrigger(cluster_id, self.target_status, **self._trigger_settings()))
-        try:
-            detail = self.hook.wait_for_cluster(
-                cluster_id, self.target_status, poll_interval=self.poll_interval, timeout=self._wait_timeout
-            )
-        except (ResourceFailedError, WaiterTimeoutError) as failed:
-            raise AirflowException(failed.message) from failed
-        return {"cluster_id": cluster_id, "cluster_state": detail.get("cluster_state")}
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Resume after the trigger saw the cluster reach its target state, or fail with its message."""
-        event = self._checked(event)
-        return {"cluster_id": event["cluster_id"], "cluster_state": event["state"]}
+        return self._wait_for_cluster(cluster_id, self.target_status, "starting")
 
 
 class MRSCreateClusterRunJobOperator(MRSCreateClusterOperator):
@@ -318,7 +316,7 @@ class MRSCreateClusterRunJobOperator(MRSCreateClusterOperator):
         return "terminated" if self.delete_when_no_steps else "running"
 
 
-class MRSDeleteClusterOperator(MRSBaseOperator):
+class MRSDeleteClusterOperator(_MRSClusterOperator):
     """Delete an MRS cluster and wait until it is terminated. XCom: ``{"cluster_id", "cluster_state"}``.
 
     :param cluster_id: the cluster. (templated)
@@ -332,23 +330,7 @@ class MRSDeleteClusterOperator(MRSBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.hook.delete_cluster(self.cluster_id)
-        if not self.wait_for_completion:
-            return {"cluster_id": self.cluster_id, "cluster_state": "terminating"}
-        if self.deferrable:
-            from airflow_huaweicloud.triggers.mrs import MRSClusterStateTrigger
-
-            self._defer_to(MRSClusterStateTrigger(self.cluster_id, "terminated", **self._trigger_settings()))
-        try:
-            detail = self.hook.wait_for_cluster(
-                self.cluster_id, "terminated", poll_interval=self.poll_interval, timeout=self._wait_timeout
-            )
-        except (ResourceFailedError, WaiterTimeoutError) as failed:
-            raise AirflowException(failed.message) from failed
-        return {"cluster_id": self.cluster_id, "cluster_state": detail.get("cluster_state")}
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        event = self._checked(event)
-        return {"cluster_id": event["cluster_id"], "cluster_state": event["state"]}
+        return self._wait_for_cluster(self.cluster_id, "terminated", "terminating")
 
 
 # Jobs --------------------------------------------------------------------------------------------------

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
-from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.dli import DLIHook
+from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
 from huaweicloud_toolkit.dli import (
     ELASTIC_POOL_WAITER,
     ENHANCED_CONNECTION_WAITER,
@@ -30,10 +29,6 @@ from huaweicloud_toolkit.waiters import Outcome, Status, Waiter
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-
-def _default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 def _waiter_for(waiter: Waiter, target_status: str | None) -> Waiter:
@@ -48,7 +43,7 @@ def _waiter_for(waiter: Waiter, target_status: str | None) -> Waiter:
     )
 
 
-class DLIStateSensor(BaseSensorOperator):
+class DLIStateSensor(ServiceHookMixin[DLIHook], BaseSensorOperator):
     """Poke a DLI resource's state until it is ``target_status`` (by default its success state); fail
     on a failure state.
 
@@ -60,6 +55,7 @@ class DLIStateSensor(BaseSensorOperator):
 
     base_waiter: Waiter
     ui_color = "#66c3ff"
+    hook_class = DLIHook
 
     def __init__(
         self,
@@ -75,12 +71,6 @@ class DLIStateSensor(BaseSensorOperator):
         self.project_id = project_id
         self.region = region
         self.huaweicloud_conn_id = huaweicloud_conn_id
-
-    @cached_property
-    def hook(self) -> DLIHook:
-        return DLIHook(
-            huaweicloud_conn_id=self.huaweicloud_conn_id, region=self.region, project_id=self.project_id
-        )
 
     @property
     def resource_id(self) -> str:
@@ -121,7 +111,7 @@ class DLIJobSensor(DLIStateSensor):
         *,
         job_id: str,
         kind: str = "sql",
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -159,9 +149,7 @@ class DLIJobSensor(DLIStateSensor):
                     self.job_id,
                     poll_interval=self.poke_interval,
                     timeout=self.timeout,
-                    project_id=self.project_id,
-                    region=self.region,
-                    huaweicloud_conn_id=self.huaweicloud_conn_id,
+                    **self.connection_settings(),
                 ),
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.timeout),

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
-from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.dws import DWSHook
+from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -25,21 +24,18 @@ if TYPE_CHECKING:
     from huaweicloud_toolkit.waiters import Status, Waiter
 
 
-def _default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
-
-
-class _DWSSensor(BaseSensorOperator):
+class _DWSSensor(ServiceHookMixin[DWSHook], BaseSensorOperator):
     """Pokes one cluster or snapshot, found by name once, then by id."""
 
     kind = ""  # "cluster" or "snapshot"
     ui_color = "#eeaa11"
+    hook_class = DWSHook
 
     def __init__(
         self,
         *,
         target_status: str = "AVAILABLE",
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         huaweicloud_conn_id: str | None = DWSHook.default_conn_name,
         region: str | None = None,
         project_id: str | None = None,
@@ -52,12 +48,6 @@ class _DWSSensor(BaseSensorOperator):
         self.region = region
         self.project_id = project_id
         self._resource_id: str | None = None
-
-    @cached_property
-    def hook(self) -> DWSHook:
-        return DWSHook(
-            huaweicloud_conn_id=self.huaweicloud_conn_id, region=self.region, project_id=self.project_id
-        )
 
     @property
     def resource_name(self) -> str:
@@ -120,9 +110,7 @@ class _DWSSensor(BaseSensorOperator):
             "target_status": self.target_status,
             "poll_interval": self.poke_interval,
             "timeout": self.timeout,
-            "huaweicloud_conn_id": self.huaweicloud_conn_id,
-            "region": self.region,
-            "project_id": self.project_id,
+            **self.connection_settings(),
         }
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
-from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.mrs import MRSHook
+from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
 from huaweicloud_toolkit.mrs import cluster_waiter, job_waiter
 from huaweicloud_toolkit.waiters import ResourceFailedError
 
@@ -31,21 +30,18 @@ if TYPE_CHECKING:
     from huaweicloud_toolkit.waiters import Status, Waiter
 
 
-def _default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
-
-
-class _MRSSensor(BaseSensorOperator):
+class _MRSSensor(ServiceHookMixin[MRSHook], BaseSensorOperator):
     """Pokes one cluster or job until :meth:`waiter` says it is done; fails on its failure states."""
 
     ui_color = "#66c3ff"
+    hook_class = MRSHook
 
     def __init__(
         self,
         *,
         cluster_id: str,
         target_status: str,
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         region: str | None = None,
         project_id: str | None = None,
         huaweicloud_conn_id: str = MRSHook.default_conn_name,
@@ -58,12 +54,6 @@ class _MRSSensor(BaseSensorOperator):
         self.region = region
         self.project_id = project_id
         self.huaweicloud_conn_id = huaweicloud_conn_id
-
-    @cached_property
-    def hook(self) -> MRSHook:
-        return MRSHook(
-            huaweicloud_conn_id=self.huaweicloud_conn_id, project_id=self.project_id, region=self.region
-        )
 
     @property
     def resource_id(self) -> str:
@@ -106,13 +96,7 @@ class _MRSSensor(BaseSensorOperator):
         self.log.info("%s", event.get("message"))
 
     def _trigger_settings(self) -> dict[str, Any]:
-        return {
-            "poll_interval": self.poke_interval,
-            "timeout": self.timeout,
-            "project_id": self.project_id,
-            "region": self.region,
-            "huaweicloud_conn_id": self.huaweicloud_conn_id,
-        }
+        return {"poll_interval": self.poke_interval, "timeout": self.timeout, **self.connection_settings()}
 
 
 class MRSShowClusterStateSensor(_MRSSensor):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -23,7 +22,14 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.obs import get_obs_bucket_key
 from airflow_huaweicloud.operators.obs import _OBSOperator
-from airflow_huaweicloud.transfers.sql_to_obs import _ALIASES, FILE_FORMATS, _ChunkStream, _Spool
+from airflow_huaweicloud.transfers._streams import (
+    FILE_FORMATS,
+    ChunkStream,
+    Spool,
+    check_unique_columns,
+    checked_file_format,
+    pyarrow_missing,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -87,10 +93,7 @@ class DWSToOBSOperator(_OBSOperator):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        fmt = str(file_format).lower()
-        fmt = _ALIASES.get(fmt, fmt)
-        if fmt not in FILE_FORMATS:
-            raise ValueError(f"file_format {file_format!r} is not one of {', '.join(FILE_FORMATS)}")
+        fmt = checked_file_format(file_format)
         self.select_query = select_query
         self.key = key
         self.bucket_name = bucket_name
@@ -121,7 +124,7 @@ class DWSToOBSOperator(_OBSOperator):
                     chunks = self._chunks(cursor, query, rows)
                     self.log.info("Unloading to obs://%s/%s as %s:\n%s", bucket, key, self.file_format, query)
                     self.hook.load_file_obj(
-                        cast(IO[bytes], _ChunkStream(chunks)),
+                        cast(IO[bytes], ChunkStream(chunks)),
                         key,
                         bucket,
                         replace=self.replace,
@@ -177,12 +180,7 @@ class DWSToOBSOperator(_OBSOperator):
             sql.SQL("SELECT * FROM ({}) q LIMIT 0").format(sql.SQL(query)), self.parameters or None
         )
         description = list(cursor.description or [])
-        duplicates = sorted(name for name, count in Counter(c.name for c in description).items() if count > 1)
-        if duplicates:
-            raise AirflowException(
-                f"the query gives duplicate column names {duplicates}, which {self.file_format} cannot hold: "
-                "give them aliases"
-            )
+        check_unique_columns((column.name for column in description), self.file_format)
         return description
 
     def on_kill(self) -> None:
@@ -231,18 +229,16 @@ def _parquet(csv_chunks: Iterator[bytes], description: list[Any], rows: list[int
         import pyarrow.csv as pa_csv
         import pyarrow.parquet as pq
     except ImportError as error:
-        raise AirflowException(
-            "file_format='parquet' needs pyarrow: pip install 'airflow-provider-huaweicloud[parquet]'"
-        ) from error
+        raise pyarrow_missing() from error
 
     names = [column.name for column in description]
     schema = pa.schema([pa.field(column.name, _arrow_type(pa, column)) for column in description])
-    spool = _Spool()
+    spool = Spool()
     writer = pq.ParquetWriter(spool, schema)
     first = next(csv_chunks, None)
     if first is not None:  # pyarrow refuses an empty CSV stream: no row, no block to parse
         reader = pa_csv.open_csv(
-            _ChunkStream(itertools.chain((first,), csv_chunks)),
+            ChunkStream(itertools.chain((first,), csv_chunks)),
             read_options=pa_csv.ReadOptions(column_names=names, block_size=PARQUET_BLOCK, use_threads=False),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(

@@ -28,7 +28,7 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.obs import get_obs_bucket_key
 from airflow_huaweicloud.operators.obs import _OBSOperator
-from airflow_huaweicloud.transfers.sql_to_obs import _ALIASES, FILE_FORMATS
+from airflow_huaweicloud.transfers._streams import checked_file_format, pyarrow_missing
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -114,9 +114,7 @@ class OBSToDWSOperator(_OBSOperator):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        fmt = _ALIASES.get(str(file_format).lower(), str(file_format).lower())
-        if fmt not in FILE_FORMATS:
-            raise ValueError(f"file_format {file_format!r} is not one of {', '.join(FILE_FORMATS)}")
+        fmt = checked_file_format(file_format)
         if method.upper() not in METHODS:
             raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
         if copy_options and fmt != "csv":
@@ -322,9 +320,7 @@ class OBSToDWSOperator(_OBSOperator):
             import pyarrow.csv as pa_csv
             import pyarrow.parquet as pq
         except ImportError as error:
-            raise AirflowException(
-                "file_format='parquet' needs pyarrow: pip install 'airflow-provider-huaweicloud[parquet]'"
-            ) from error
+            raise pyarrow_missing() from error
         parquet = pq.ParquetFile(path)
         available = parquet.schema_arrow.names
         columns = list(self.column_list or available)

@@ -16,7 +16,6 @@ import io
 import json
 import threading
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from datetime import date, datetime, time, timedelta
@@ -27,16 +26,17 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.obs import get_obs_bucket_key
 from airflow_huaweicloud.operators.obs import _OBSOperator
+from airflow_huaweicloud.transfers._streams import (
+    FILE_FORMATS,
+    ChunkStream,
+    Spool,
+    check_unique_columns,
+    checked_file_format,
+    pyarrow_missing,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-FILE_FORMATS: dict[str, str] = {
-    "csv": "text/csv",
-    "json": "application/x-ndjson",  # JSON lines: one object per row
-    "parquet": "application/vnd.apache.parquet",
-}
-_ALIASES = {"jsonl": "json", "ndjson": "json"}
 
 
 class SqlToOBSOperator(_OBSOperator):
@@ -98,10 +98,7 @@ class SqlToOBSOperator(_OBSOperator):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        fmt = str(file_format).lower()
-        fmt = _ALIASES.get(fmt, fmt)
-        if fmt not in FILE_FORMATS:
-            raise ValueError(f"file_format {file_format!r} is not one of {', '.join(FILE_FORMATS)}")
+        fmt = checked_file_format(file_format)
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
         if csv_kwargs and fmt != "csv":
@@ -149,7 +146,7 @@ class SqlToOBSOperator(_OBSOperator):
                         cursor.execute(query)
                     else:
                         cursor.execute(query, self.parameters)
-                    stream = cast(IO[bytes], _ChunkStream(self._encode(cursor, encoder, counter)))
+                    stream = cast(IO[bytes], ChunkStream(self._encode(cursor, encoder, counter)))
                     self.hook.load_file_obj(
                         stream,
                         key,
@@ -229,37 +226,6 @@ class SqlToOBSOperator(_OBSOperator):
         super().on_kill()
 
 
-class _ChunkStream(io.RawIOBase):
-    """A readable, non-seekable stream over an iterator of byte chunks, read lazily: the upload pulls
-    the next batch from the database only when it wants more bytes."""
-
-    def __init__(self, chunks: Iterator[bytes]):
-        super().__init__()
-        self._chunks = chunks
-        self._current = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1, /) -> bytes:
-        if size is None or size < 0:
-            rest = [bytes(self._current), *self._chunks]
-            self._current = memoryview(b"")
-            return b"".join(rest)
-        while not self._current:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return b""
-            self._current = memoryview(chunk)
-        piece, self._current = self._current[:size], self._current[size:]
-        return bytes(piece)
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 # Encoders: begin(columns) -> bytes, write(rows) -> bytes, end() -> bytes ------------------------------
 
 
@@ -277,14 +243,6 @@ class _Encoder:
 
     def end(self) -> bytes:
         return b""
-
-    def _require_unique_columns(self) -> None:
-        duplicates = sorted(name for name, count in Counter(self.columns).items() if count > 1)
-        if duplicates:
-            raise AirflowException(
-                f"the query gives duplicate column names {duplicates}, which {self.operator.file_format} "
-                "cannot hold: give them aliases"
-            )
 
 
 class _CsvEncoder(_Encoder):
@@ -330,7 +288,7 @@ def _json_default(value: Any) -> Any:
 class _JsonLinesEncoder(_Encoder):
     def begin(self, columns: list[str], description: Sequence[Sequence[Any]]) -> bytes:
         super().begin(columns, description)
-        self._require_unique_columns()
+        check_unique_columns(self.columns, self.operator.file_format)
         return b""
 
     def write(self, rows: list[Any]) -> bytes:
@@ -343,33 +301,6 @@ class _JsonLinesEncoder(_Encoder):
         return "\n".join(lines).encode("utf-8")
 
 
-class _Spool(io.RawIOBase):
-    """Where pyarrow writes the Parquet file: bytes are kept until drained, and ``tell`` counts every
-    byte written so far (the file's footer records absolute offsets)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._chunks: list[bytes] = []
-        self._position = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any, /) -> int:
-        chunk = bytes(data)
-        self._chunks.append(chunk)
-        self._position += len(chunk)
-        return len(chunk)
-
-    def tell(self) -> int:
-        return self._position
-
-    def drain(self) -> bytes:
-        data = b"".join(self._chunks)
-        self._chunks.clear()
-        return data
-
-
 class _ParquetEncoder(_Encoder):
     def __init__(self, operator: SqlToOBSOperator):
         super().__init__(operator)
@@ -377,22 +308,20 @@ class _ParquetEncoder(_Encoder):
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError as error:
-            raise AirflowException(
-                "file_format='parquet' needs pyarrow: pip install 'airflow-provider-huaweicloud[parquet]'"
-            ) from error
+            raise pyarrow_missing() from error
         self.pa = pa
         self.pq = pq
         self.schema = operator.parquet_schema
         if self.schema is not None and not isinstance(self.schema, pa.Schema):
             raise ValueError(f"parquet_schema must be a pyarrow.Schema, not {type(self.schema).__name__}")
-        self.spool = _Spool()
+        self.spool = Spool()
         self.writer: Any = None
         self.description: Sequence[Sequence[Any]] = ()
         self.as_text: set[int] = set()  # columns written as strings
 
     def begin(self, columns: list[str], description: Sequence[Sequence[Any]]) -> bytes:
         super().begin(columns, description)
-        self._require_unique_columns()
+        check_unique_columns(self.columns, self.operator.file_format)
         self.description = description
         if self.schema is not None and list(self.schema.names) != columns:
             raise AirflowException(

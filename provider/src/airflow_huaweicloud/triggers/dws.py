@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook
+from airflow_huaweicloud.triggers.base import connection_session
 
 if TYPE_CHECKING:
     from huaweicloud_toolkit import Session
@@ -74,21 +75,6 @@ class _DWSWaitTrigger(BaseTrigger):
     def status_reader(self) -> Callable[[Session, str], Status[dict[str, Any]]]:
         raise NotImplementedError
 
-    async def _session(self) -> Session:
-        from airflow.sdk import BaseHook
-
-        from airflow_huaweicloud.hooks.base import session_from_connection
-
-        connection = (
-            await BaseHook.aget_connection(self.huaweicloud_conn_id) if self.huaweicloud_conn_id else None
-        )
-        return session_from_connection(
-            connection,
-            region=self.region,
-            project_id=self.project_id,
-            source=f"connection {self.huaweicloud_conn_id!r}",
-        )
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from huaweicloud_toolkit.waiters import ResourceFailedError
 
@@ -99,7 +85,7 @@ class _DWSWaitTrigger(BaseTrigger):
         last: dict[str, str] = {}
         started = time.monotonic()
         try:
-            session = await self._session()
+            session = await connection_session(self.huaweicloud_conn_id, self.region, self.project_id)
             while True:
                 for resource_id in list(pending):
                     status = await asyncio.to_thread(read, session, resource_id)
