@@ -9,13 +9,15 @@ export UV_LINK_MODE ?= copy
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help env lint typecheck test test-fast demo bench bench-quick bench-dli clean groovy
+.PHONY: help env lint typecheck test test-fast demo bench bench-quick bench-dli bench-dws clean groovy bench-cli
 
 help:
 	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
 	@echo "make test   - lint, type checks and the whole test suite"
 	@echo "make bench  - benchmarks against their peers (1 GiB objects; about half an hour)"
 	@echo "make bench-dli - DLI SQL on the emulator vs DuckDB and Spark local (ARGS=--quick: 1M rows)"
+	@echo "make bench-dws - OBS <-> DWS transfers vs psql \\copy on local disk (ARGS=--quick: 200k rows)"
+	@echo "make bench-cli - hwcloud obs cp vs aws s3 cp (awscli) on the emulator (ARGS=--quick: 128 MiB)"
 	@echo "make env    - only create the environment (.venv)"
 
 $(CURDIR)/.tools/bin/uv:
@@ -65,6 +67,14 @@ bench-quick: env
 # DLI SQL: the emulator beside DuckDB in-process and Spark local mode (10M rows, about 3 minutes).
 bench-dli: env
 	$(RUN) python -m bench.dli_sql $(ARGS)
+
+# DWS: the provider's OBS -> DWS load and DWS -> OBS unload beside psql's \copy (1M rows, 1-3 minutes).
+bench-dws: env
+	$(RUN) python -m bench.dws_copy $(ARGS)
+
+# hwcloud obs cp beside aws s3 cp (awscli, installed into a throwaway venv at bench time; ~10 minutes).
+bench-cli: env
+	$(RUN) python -m bench.cli_cp $(ARGS)
 
 clean:
 	rm -rf .venv .tools .demo

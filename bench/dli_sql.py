@@ -21,19 +21,15 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import signal
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
-from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkdli.v1 import (
     CreateSqlJobRequest,
     CreateSqlJobRequestBody,
@@ -41,18 +37,17 @@ from huaweicloudsdkdli.v1 import (
     PreviewSqlJobResultRequest,
     ShowSqlJobStatusRequest,
 )
-from huaweicloudsdkiam.v3 import IamClient, KeystoneListProjectsRequest
-from obs import ObsClient
 
 from bench import report
 from bench.report import Row, Target
+from bench.standalone import exit_on_sigterm, obs_put, repeats, say, sdk_client, table, timed
 from huaweicloud_emulator.process import EmulatorProcess
 
 AGGREGATE = "SELECT day, city, sum(amount), count(*) FROM t GROUP BY day, city"
 SELECT_ONE = "SELECT 1"
 TINY_AGGREGATE = "SELECT city, sum(amount), count(*) FROM tiny GROUP BY city"
 TINY_CSV = "city,amount\n" + "".join(f"{c},{a}\n" for c, a in zip("abcabcabca", range(10), strict=True))
-REGION, BUCKET, DATABASE = "cn-north-4", "bench-dli", "bench"
+BUCKET, DATABASE = "bench-dli", "bench"
 ROUNDS, SMALL_RUNS, POLL = 3, 30, 0.02
 ENDED = ("FINISHED", "FAILED", "CANCELLED")
 GROUP = "DLI SQL: emulator vs DuckDB in-process and Spark local[2]"
@@ -65,22 +60,7 @@ class Dli:
     """A DLI client on an emulator process, with the few calls a benchmark makes."""
 
     def __init__(self, emulator: EmulatorProcess):
-        config = HttpConfig.get_default_config()
-        config.retry_times = 0
-        iam = (
-            IamClient.new_builder()
-            .with_credentials(GlobalCredentials(emulator.access_key, emulator.secret_key))
-            .with_endpoints([emulator.base_url])
-            .build()
-        )
-        project = iam.keystone_list_projects(KeystoneListProjectsRequest(name=REGION)).projects[0].id
-        self.client = (
-            DliClient.new_builder()
-            .with_credentials(BasicCredentials(emulator.access_key, emulator.secret_key, project))
-            .with_http_config(config)
-            .with_endpoints([emulator.base_url])
-            .build()
-        )
+        self.client = sdk_client(DliClient, emulator)
 
     def submit(self, sql: str) -> Any:
         body = CreateSqlJobRequestBody(sql=sql, currentdb=DATABASE, queue_name="default")
@@ -106,17 +86,7 @@ class Dli:
 
 def load_tables(emulator: EmulatorProcess, dli: Dli, sales: Path) -> None:
     """Upload the sales file (one PUT) and the tiny CSV to OBS; tables ``t`` and ``tiny`` over them."""
-    obs = ObsClient(emulator.access_key, emulator.secret_key, server=emulator.base_url, path_style=True)
-    try:
-        for result in (
-            obs.createBucket(BUCKET, location=REGION),
-            obs.putFile(BUCKET, "sales/part-0.parquet", str(sales)),
-            obs.putContent(BUCKET, "tiny/tiny.csv", TINY_CSV),
-        ):
-            if result.status >= 300:
-                raise RuntimeError(f"OBS said {result.status} {result.errorCode}: {result.errorMessage}")
-    finally:
-        obs.close()
+    obs_put(emulator, BUCKET, {"sales/part-0.parquet": sales, "tiny/tiny.csv": TINY_CSV})
     dli.submit(f"CREATE DATABASE {DATABASE}")
     dli.submit(f"CREATE TABLE t USING parquet OPTIONS (path 'obs://{BUCKET}/sales/')")
     dli.submit(
@@ -229,16 +199,6 @@ class SparkWorker:
 # Measurements ------------------------------------------------------------------------------------------
 
 
-def timed(call: Callable[..., Any], *args: Any) -> tuple[float, Any]:
-    started = time.perf_counter()
-    result = call(*args)
-    return time.perf_counter() - started, result
-
-
-def _repeats(values: list[float]) -> str:
-    return "/".join(f"{v:.3g}" for v in values)
-
-
 def aggregate_rows(dli: Dli, sales: Path, scratch: Path, rows: int) -> list[Row]:
     """Round by round: DuckDB, the emulator, warm Spark, then a cold Spark in a fresh process."""
     expected = len(duckdb_rows(AGGREGATE))
@@ -263,9 +223,9 @@ def aggregate_rows(dli: Dli, sales: Path, scratch: Path, rows: int) -> list[Row]
     median = {name: statistics.median(values) for name, values in times.items()}
     name = f"aggregate over {rows:,} rows, submit -> FINISHED (median of {ROUNDS})"
     note = (
-        f"repeats (s): emulator {_repeats(times['emulator'])} (its own job duration "
-        f"{_repeats(times['server'])}); DuckDB {_repeats(times['duckdb'])}; Spark session started "
-        f"{_repeats(times['spark'])}; Spark with start-up {_repeats(times['cold'])}"
+        f"repeats (s): emulator {repeats(times['emulator'])} (its own job duration "
+        f"{repeats(times['server'])}); DuckDB {repeats(times['duckdb'])}; Spark session started "
+        f"{repeats(times['spark'])}; Spark with start-up {repeats(times['cold'])}"
     )
 
     def row(key: str, peer: str, peer_value: float, target: Target | None, row_note: str = "") -> Row:
@@ -280,7 +240,7 @@ def aggregate_rows(dli: Dli, sales: Path, scratch: Path, rows: int) -> list[Row]
             peer_value,
             target=target,
             note=row_note,
-            extra={k: _repeats(v) for k, v in times.items()},
+            extra={k: repeats(v) for k, v in times.items()},
         )
 
     return [
@@ -346,14 +306,6 @@ def measure(rows: int, workdir: Path) -> list[Row]:
         emulator.stop()
 
 
-def say(message: str) -> None:
-    print(f"[bench.dli_sql {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds the finally blocks: the emulator stops, temp files go
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.dli_sql", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -363,14 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     rows = args.rows or (1_000_000 if args.quick else 10_000_000)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    exit_on_sigterm()
     started = time.time()
     say(f"cores: {os.cpu_count()}, rows: {rows:,}")
     with tempfile.TemporaryDirectory(prefix="bench-dli-") as workdir:
         results = measure(rows, Path(workdir))
-    # report.render ends with a footnote on issue 6's targets; these rows' targets are issue 12's.
     print(f"cores: {os.cpu_count()}, rows: {rows:,}")
-    print(report.render(results).rsplit("\n\n* ", 1)[0])
+    print(table(results))
     print(f"\naggregate: {AGGREGATE}\naggregate over 10 rows: {TINY_AGGREGATE}")
     print("targets: issue 12's. Spark: local[2], spark.ui.enabled=false, otherwise its defaults.")
     if args.json:

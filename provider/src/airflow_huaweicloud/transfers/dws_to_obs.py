@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 PARQUET_BLOCK = 8 * 1024 * 1024  # bytes of CSV parsed into one Parquet row group
+COPY_BLOCK = 1024 * 1024  # bytes of COPY output handed on at once (the server sends a message a row)
+
 
 
 class DWSToOBSOperator(_OBSOperator):
@@ -164,11 +166,19 @@ class DWSToOBSOperator(_OBSOperator):
         yield from _parquet(self._copy_out(cursor, statement, rows), description, rows)
 
     def _copy_out(self, cursor: Any, statement: Any, rows: list[int]) -> Iterator[bytes]:
+        # The server sends one message per row: hand blocks of about COPY_BLOCK bytes downstream, so the
+        # per-chunk work of the upload is paid per block, not per row.
+        block = bytearray()
         with cursor.copy(statement, self.parameters or None) as copy:
             for chunk in copy:
-                if self._cancel.is_set():
-                    raise AirflowException("DWSToOBSOperator was killed: the unload stopped")
-                yield bytes(chunk)
+                block += chunk
+                if len(block) >= COPY_BLOCK:
+                    if self._cancel.is_set():
+                        raise AirflowException("DWSToOBSOperator was killed: the unload stopped")
+                    yield bytes(block)
+                    block.clear()
+        if block:
+            yield bytes(block)
         if self.file_format != "parquet":
             rows[0] = max(cursor.rowcount, 0)
 
