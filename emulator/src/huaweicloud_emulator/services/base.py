@@ -8,10 +8,11 @@ A service declares its operations with ``@operation("GET", "/v3/projects")``; pa
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -97,9 +98,11 @@ class RestService(Service):
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
+        # A subclass serves its bases' operations too, theirs matched first.
         cls._routes = [
             (member._operation[0], _compile(member._operation[1]), attr)
-            for attr, member in vars(cls).items()
+            for klass in reversed(cls.__mro__)
+            for attr, member in vars(klass).items()
             if hasattr(member, "_operation")
         ]
 
@@ -202,6 +205,16 @@ def _replayed(request: Request, body: bytes) -> Request:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return Request(request.scope, receive)
+
+
+def run_in_background(
+    tasks: dict[str, asyncio.Task[None]], key: str, work: Coroutine[Any, Any, None]
+) -> None:
+    """Run ``work`` as a task of the running loop, kept in ``tasks`` under ``key`` until it is done (to be
+    cancelled by a request or at shutdown)."""
+    task = asyncio.get_running_loop().create_task(work)
+    tasks[key] = task
+    task.add_done_callback(lambda _: tasks.pop(key, None))
 
 
 def require_project(account: Account, project_id: str) -> Project:

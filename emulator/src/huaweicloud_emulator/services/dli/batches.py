@@ -37,7 +37,6 @@ import json
 import logging
 import os
 import sqlite3
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +49,10 @@ from ...compute.staging import ObsPath, StagingError
 from ...http import ApiError, Request, Response
 from ...services.obs.state import ObsState
 from ...storage import Storage
-from ..base import Context, RestService, operation, require_project
-from .catalog import now_ms
+from ..base import Context, RestService, operation, require_project, run_in_background
+from ..records import JobTable, log_stamp, marks, now_ms
+from ..validation import optional_string, query_int, string_list
+from .errors import PARAMETER_ERROR, invalid, missing
 from .resources import require_queue
 
 log = logging.getLogger("huaweicloud_emulator.dli.batches")
@@ -90,18 +91,12 @@ ORDERS = {
     "DURATION_ASC": "duration ASC",
 }
 _DURATION = "(CASE WHEN start_time IS NULL THEN 0 ELSE coalesce(end_time, ?) - start_time END)"
-
-
-def _invalid(message: str) -> ApiError:
-    return ApiError(400, "DLI.0001", message)
-
-
-def _missing(message: str) -> ApiError:
-    return ApiError(400, "DLI.0002", message)
-
-
-def _stamp() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+# The list's filters that are not a column's value: part of the name, a range of creation times.
+_FILTERS = {
+    "name": "instr(coalesce(name, ''), ?) > 0",
+    "start": "create_time >= ?",
+    "end": "create_time <= ?",
+}
 
 
 # The request ---------------------------------------------------------------------------------------
@@ -127,25 +122,17 @@ class BatchRequest:
 
 
 def _optional_str(body: dict[str, Any], key: str) -> str | None:
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        raise _invalid(f"{key} must be a string")
-    return value or None
+    return optional_string(body, key, invalid) or None
 
 
 def _str_list(body: dict[str, Any], key: str) -> tuple[str, ...]:
-    value = body.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _invalid(f"{key} must be a list of strings")
-    return tuple(value)
+    return tuple(string_list(body, key, invalid))
 
 
 def _conf(body: dict[str, Any]) -> dict[str, str]:
     conf = body.get("conf") or {}
     if not isinstance(conf, dict):
-        raise _invalid("conf must be an object of Spark properties")
+        raise invalid("conf must be an object of Spark properties")
     settings = {}
     for key, value in conf.items():
         if isinstance(value, bool):
@@ -153,7 +140,7 @@ def _conf(body: dict[str, Any]) -> dict[str, str]:
         elif isinstance(value, (str, int, float)):
             settings[key] = str(value)
         else:
-            raise _invalid(f"conf {key} must be a string, a number or a boolean")
+            raise invalid(f"conf {key} must be a string, a number or a boolean")
     return settings
 
 
@@ -161,7 +148,7 @@ def _obs_url(url: str, key: str) -> str:
     try:
         ObsPath.parse(url)
     except StagingError:
-        raise _invalid(
+        raise invalid(
             f"{key} {url!r} must be an OBS path (obs://bucket/key): packages of DLI's resource "
             "management are not emulated"
         ) from None
@@ -171,16 +158,16 @@ def _obs_url(url: str, key: str) -> str:
 def parse_batch(body: dict[str, Any]) -> BatchRequest:
     file = _optional_str(body, "file")
     if not file:
-        raise _invalid("file is required")
+        raise invalid("file is required")
     is_jar = file.lower().endswith(".jar")
     class_name = _optional_str(body, "className")
     if is_jar and not class_name:
-        raise _invalid("className is required to run a jar")
+        raise invalid("className is required to run a jar")
     name = _optional_str(body, "name")
     if name is not None and len(name) > MAX_NAME:
-        raise _invalid(f"name must be at most {MAX_NAME} characters")
+        raise invalid(f"name must be at most {MAX_NAME} characters")
     if body.get("resources") or body.get("groups"):
-        raise _invalid(
+        raise invalid(
             "resources and groups name packages of DLI's resource management, which are not emulated: "
             "give obs:// paths in jars, pyFiles and files"
         )
@@ -206,7 +193,7 @@ def require_objects(obs: ObsState, urls: tuple[str, ...]) -> None:
     for url in urls:
         target = ObsPath.parse(url)
         if not target.key or obs.get_object(target.bucket, target.key) is None:
-            raise _missing(f"The file {url} does not exist.")
+            raise missing(f"The file {url} does not exist.")
 
 
 # The durable state ------------------------------------------------------------------------------
@@ -218,80 +205,49 @@ class BatchState:
     def __init__(self, storage: Storage):
         self._meta = storage.meta
         self._meta.register_schema("dli_batches", _SCHEMA)
+        self._jobs = JobTable(self._meta, "dli_batches")
         self.logs = storage.data_dir / "dli" / "batches"
 
     def log_path(self, batch_id: str) -> Path:
         return self.logs / f"{batch_id}.log"
 
     def insert(self, record: dict[str, Any]) -> sqlite3.Row:
-        columns, marks = ", ".join(record), ", ".join("?" for _ in record)
-        self._meta.write(
-            lambda db: db.execute(
-                f"INSERT INTO dli_batches ({columns}) VALUES ({marks})", tuple(record.values())
-            )
-        )
-        return self._meta.query("SELECT * FROM dli_batches WHERE id = ?", (record["id"],))[0]
+        self._jobs.insert(record)
+        return self.batch(record["project_id"], record["id"])
 
     def batch(self, project_id: str, batch_id: str) -> sqlite3.Row:
-        rows = self._meta.query(
-            "SELECT * FROM dli_batches WHERE id = ? AND project_id = ?", (batch_id, project_id)
-        )
-        if not rows:
-            raise _missing(f"The batch job {batch_id} does not exist.")
-        return rows[0]
+        row = self._jobs.find(batch_id, project_id=project_id)
+        if row is None:
+            raise missing(f"The batch job {batch_id} does not exist.")
+        return row
 
     def update(self, batch_id: str, only_if: tuple[str, ...], **fields: Any) -> bool:
         """Set ``fields`` (and ``update_time``) if the batch's state is one of ``only_if``; whether it was."""
-        fields["update_time"] = now_ms()
-        assignments = ", ".join(f"{column} = ?" for column in fields)
-        marks = ", ".join("?" for _ in only_if)
-
-        def write(db: sqlite3.Connection) -> bool:
-            cursor = db.execute(
-                f"UPDATE dli_batches SET {assignments} WHERE id = ? AND state IN ({marks})",
-                (*fields.values(), batch_id, *only_if),
-            )
-            return cursor.rowcount == 1
-
-        return bool(self._meta.write(write))
+        return self._jobs.update(batch_id, only_if, {**fields, "update_time": now_ms()})
 
     def end_interrupted(self) -> None:
         """At start-up: a batch that was starting or running when the emulator stopped is dead."""
-        rows = self._meta.query(
-            f"SELECT id, state FROM dli_batches WHERE state IN ({', '.join('?' for _ in ACTIVE)})", ACTIVE
-        )
+        rows = self._meta.query(f"SELECT id, state FROM dli_batches WHERE state IN ({marks(ACTIVE)})", ACTIVE)
         for row in rows:
             if self.update(row["id"], ACTIVE, state=DEAD, end_time=now_ms()):
                 append_log(
                     self.log_path(row["id"]),
-                    f"{_stamp()} the emulator stopped while the batch job was {row['state']}: it did not "
+                    f"{log_stamp()} the emulator stopped while the batch job was {row['state']}: it did not "
                     "finish, and nothing it wrote was published",
                 )
 
     def page(
         self, project_id: str, filters: dict[str, Any], order: str, offset: int, limit: int
     ) -> tuple[int, list[sqlite3.Row]]:
-        where, params = ["project_id = ?"], [project_id]
-        for column, value in filters.items():
-            if value is None:
-                continue
-            if column == "name":
-                where.append("instr(coalesce(name, ''), ?) > 0")
-            elif column == "start":
-                where.append("create_time >= ?")
-            elif column == "end":
-                where.append("create_time <= ?")
-            else:
-                where.append(f"{column} = ?")
-            params.append(value)
-        clause = " AND ".join(where)
-        total = self._meta.query(f"SELECT count(*) AS n FROM dli_batches WHERE {clause}", params)[0]["n"]
-        rows = self._meta.query(
-            f"SELECT *, {_DURATION} AS duration FROM dli_batches WHERE {clause} "
-            f"ORDER BY {ORDERS[order]}, id LIMIT ? OFFSET ?",
-            (now_ms(), *params, limit, offset),
+        return self._jobs.page(
+            {"project_id": project_id, **filters},
+            _FILTERS,
+            f"{ORDERS[order]}, id",
+            offset,
+            limit,
+            columns=f"*, {_DURATION} AS duration",
+            column_params=(now_ms(),),
         )
-        return int(total), rows
 
 
 def read_log(path: Path) -> list[str]:
@@ -346,15 +302,6 @@ def _batch_document(row: sqlite3.Row, lines: list[str]) -> dict[str, Any]:
     }
 
 
-def _query_int(request: Request, key: str, default: int | None) -> int | None:
-    text = request.query.get(key, "")
-    if not text:
-        return default
-    if not text.isdigit():
-        raise _invalid(f"{key} must be a non-negative integer")
-    return int(text)
-
-
 # The service ------------------------------------------------------------------------------------------
 
 
@@ -386,7 +333,7 @@ class DliBatchService(RestService):
     @operation("POST", "/v2.0/{project_id}/batches")
     async def create_spark_job(self, request: Request, ctx: Context, project_id: str) -> Response:
         require_project(self._account, project_id)
-        body = ctx.json_object("DLI.0001")
+        body = ctx.json_object(PARAMETER_ERROR)
         batch = parse_batch(body)
         await asyncio.to_thread(require_queue, self._storage.meta, project_id, batch.queue)
         await asyncio.to_thread(require_objects, self._obs, batch.urls)
@@ -412,38 +359,39 @@ class DliBatchService(RestService):
         query = request.query
         state = query.get("state") or None
         if state is not None and state not in STATES:
-            raise _invalid(f"state must be one of {', '.join(STATES)}")
+            raise invalid(f"state must be one of {', '.join(STATES)}")
         order = query.get("order") or "CREATE_TIME_DESC"
         if order not in ORDERS:
-            raise _invalid(f"order must be one of {', '.join(ORDERS)}")
+            raise invalid(f"order must be one of {', '.join(ORDERS)}")
         filters = {
             "queue": query.get("queue_name") or query.get("cluster_name") or None,
             "name": query.get("job_name") or None,
             "id": query.get("job-id") or None,
             "state": state,
-            "start": _query_int(request, "start", None),
-            "end": _query_int(request, "end", None),
+            "start": query_int(request.query, "start", None, invalid),
+            "end": query_int(request.query, "end", None, invalid),
         }
-        offset = _query_int(request, "from", 0) or 0
-        size = _query_int(request, "size", DEFAULT_PAGE_SIZE) or 0
+        offset = query_int(request.query, "from", 0, invalid)
+        size = query_int(request.query, "size", DEFAULT_PAGE_SIZE, invalid)
         total, rows = await asyncio.to_thread(self.state.page, project_id, filters, order, offset, size)
         sessions = [await self._document(row) for row in rows]
         return Response.json({"from": offset, "total": total, "sessions": sessions, "create_time": now_ms()})
+
+    async def _batch(self, project_id: str, batch_id: str) -> sqlite3.Row:
+        require_project(self._account, project_id)
+        return await asyncio.to_thread(self.state.batch, project_id, batch_id)
 
     @operation("GET", "/v2.0/{project_id}/batches/{batch_id}")
     async def show_spark_job(
         self, request: Request, ctx: Context, project_id: str, batch_id: str
     ) -> Response:
-        require_project(self._account, project_id)
-        row = await asyncio.to_thread(self.state.batch, project_id, batch_id)
-        return Response.json(await self._document(row))
+        return Response.json(await self._document(await self._batch(project_id, batch_id)))
 
     @operation("GET", "/v2.0/{project_id}/batches/{batch_id}/state")
     async def show_spark_job_status(
         self, request: Request, ctx: Context, project_id: str, batch_id: str
     ) -> Response:
-        require_project(self._account, project_id)
-        row = await asyncio.to_thread(self.state.batch, project_id, batch_id)
+        row = await self._batch(project_id, batch_id)
         return Response.json({"id": row["id"], "state": row["state"]})
 
     @operation("GET", "/v2.0/{project_id}/batches/{batch_id}/log")
@@ -453,13 +401,13 @@ class DliBatchService(RestService):
         require_project(self._account, project_id)
         log_type = request.query.get("type") or "driver"
         if log_type != "driver":
-            raise _invalid("type must be driver")
-        index = _query_int(request, "index", 0)
-        start = _query_int(request, "from", None)
-        size = _query_int(request, "size", DEFAULT_LOG_LINES) or 0
+            raise invalid("type must be driver")
+        index = query_int(request.query, "index", 0, invalid)
+        start = query_int(request.query, "from", None, invalid)
+        size = query_int(request.query, "size", DEFAULT_LOG_LINES, invalid)
         row = await asyncio.to_thread(self.state.batch, project_id, batch_id)
         if index:
-            raise _missing(f"The batch job {batch_id} has no driver log {index}: it was not retried.")
+            raise missing(f"The batch job {batch_id} has no driver log {index}: it was not retried.")
         lines = await asyncio.to_thread(read_log, self.state.log_path(row["id"]))
         if start is None:
             start = max(0, len(lines) - DEFAULT_LOG_LINES)
@@ -471,8 +419,7 @@ class DliBatchService(RestService):
     async def cancel_spark_job(
         self, request: Request, ctx: Context, project_id: str, batch_id: str
     ) -> Response:
-        require_project(self._account, project_id)
-        row = await asyncio.to_thread(self.state.batch, project_id, batch_id)
+        row = await self._batch(project_id, batch_id)
         ended = ApiError(
             400, "DLI.0999", f"The batch job {batch_id} has already ended: it cannot be cancelled."
         )
@@ -486,7 +433,7 @@ class DliBatchService(RestService):
         if task is not None:
             await asyncio.wait([task])  # its process group is killed, its staging area removed
         await asyncio.to_thread(
-            append_log, self.state.log_path(batch_id), f"{_stamp()} the batch job was cancelled"
+            append_log, self.state.log_path(batch_id), f"{log_stamp()} the batch job was cancelled"
         )
         return Response.json({"msg": "deleted"})
 
@@ -495,9 +442,7 @@ class DliBatchService(RestService):
     def _schedule(self, batch_id: str, batch: BatchRequest) -> None:
         if self._closed:
             return
-        task = asyncio.get_running_loop().create_task(self._run(batch_id, batch))
-        self._tasks[batch_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(batch_id, None))
+        run_in_background(self._tasks, batch_id, self._run(batch_id, batch))
 
     async def _run(self, batch_id: str, batch: BatchRequest) -> None:
         job = SparkJob(

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 from ...compute.spark_sql import DEFAULT_DATABASE, Column, SqlError, TableDef
 from ...storage import MetadataStore
+from ..records import now_ms
 
 _SCHEMA_TEMPLATE = """
 CREATE TABLE IF NOT EXISTS {prefix}_databases (
@@ -49,10 +49,6 @@ def catalog_schema(prefix: str) -> str:
 
 
 SCHEMA = catalog_schema("dli")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _table(row: sqlite3.Row) -> TableDef:

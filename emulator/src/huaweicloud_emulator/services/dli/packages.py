@@ -41,12 +41,13 @@ from typing import Any
 
 from ...account import Account
 from ...compute.staging import SCHEME, ObsPath, StagingError
-from ...http import ApiError, Request, Response
+from ...http import Request, Response
 from ...services.obs.state import ObsState
 from ...storage import MetadataStore, Storage
 from ..base import Context, RestService, operation, require_project
+from ..records import now_ms
 from .batches import require_objects
-from .catalog import now_ms
+from .errors import PARAMETER_ERROR, invalid, missing
 from .resources import has_tags, parse_tags, wanted_tags
 
 _SCHEMA = """
@@ -104,14 +105,6 @@ OWNER_NAME = re.compile(r"^[A-Za-z_-][A-Za-z0-9_-]{4,31}$")
 MAX_PACKAGE_NAME = 128
 
 
-def _invalid(message: str) -> ApiError:
-    return ApiError(400, "DLI.0001", message)
-
-
-def _missing(message: str) -> ApiError:
-    return ApiError(400, "DLI.0002", message)
-
-
 def _where(group: str) -> str:
     return f"in the group {group}" if group else "outside any group"
 
@@ -134,7 +127,7 @@ def _group_name(value: Any, key: str) -> str:
     if value is None or value == "":
         return UNGROUPED
     if not isinstance(value, str) or not GROUP_NAME.match(value):
-        raise _invalid(f"{key} must be 1 to 64 letters, digits, '.', '_' or '-'")
+        raise invalid(f"{key} must be 1 to 64 letters, digits, '.', '_' or '-'")
     return value
 
 
@@ -145,10 +138,10 @@ def package_name(url: str) -> str:
             raise StagingError(url)
         key = ObsPath.parse(url).key
     except StagingError:
-        raise _invalid(f"The path {url} is not an OBS path (obs://bucket/key).") from None
+        raise invalid(f"The path {url} is not an OBS path (obs://bucket/key).") from None
     name = key.rsplit("/", 1)[-1]
     if not name or len(name) > MAX_PACKAGE_NAME:
-        raise _invalid(
+        raise invalid(
             f"The path {url} must name an object whose file name has 1 to {MAX_PACKAGE_NAME} characters."
         )
     return name
@@ -159,19 +152,19 @@ def parse_upload(body: Mapping[str, Any], kind: str | None) -> Upload:
     if kind is None:
         kind = body.get("kind")
         if kind not in KINDS:
-            raise _invalid(f"kind must be one of {', '.join(KINDS)}")
+            raise invalid(f"kind must be one of {', '.join(KINDS)}")
     paths = body.get("paths")
     if not isinstance(paths, list) or not paths or not all(isinstance(path, str) for path in paths):
-        raise _invalid("paths must be a non-empty list of OBS paths")
+        raise invalid("paths must be a non-empty list of OBS paths")
     packages: dict[str, str] = {}
     for url in paths:
         name = package_name(url)
         if name in packages:
-            raise _invalid(f"The paths {packages[name]} and {url} would both be the package {name}.")
+            raise invalid(f"The paths {packages[name]} and {url} would both be the package {name}.")
         packages[name] = url
     is_async = body.get("is_async", False)
     if not isinstance(is_async, bool):
-        raise _invalid("is_async must be a boolean")
+        raise invalid("is_async must be a boolean")
     return Upload(kind, _group_name(body.get("group"), "group"), packages, is_async, parse_tags(body))
 
 
@@ -241,7 +234,7 @@ class PackageState:
             "SELECT * FROM dli_package_groups WHERE project_id = ? AND name = ?", (project_id, group)
         )
         if not rows:
-            raise _missing(f"There is no package group named {group}.")
+            raise missing(f"There is no package group named {group}.")
         return rows[0]
 
     def package(self, project_id: str, group: str, name: str) -> sqlite3.Row:
@@ -250,7 +243,7 @@ class PackageState:
             (project_id, group, name),
         )
         if not rows:
-            raise _missing(f"There is no package named {name} {_where(group)}.")
+            raise missing(f"There is no package named {name} {_where(group)}.")
         return rows[0]
 
     def delete(self, project_id: str, group: str, name: str) -> None:
@@ -269,7 +262,7 @@ class PackageState:
             return deleted == 1
 
         if not self._meta.write(write):
-            raise _missing(f"There is no package named {name} {_where(group)}.")
+            raise missing(f"There is no package named {name} {_where(group)}.")
 
     def set_owner(self, project_id: str, group: str, name: str | None, owner: str) -> None:
         """Give one package (``name``), or the group and all its packages, to ``owner``."""
@@ -313,31 +306,20 @@ def _package_document(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def _group_document(group: sqlite3.Row, packages: list[sqlite3.Row]) -> dict[str, Any]:
-    """A group as PackageResourceGroup and the upload responses have it; ``packages`` are its own."""
-    return {
-        "group_name": group["name"],
-        "status": READY,
-        "resources": [row["name"] for row in packages],
-        "details": [_package_document(row) for row in packages],
-        "create_time": group["create_time"],
-        "update_time": group["update_time"],
-        "owner": group["owner"],
-        "is_async": bool(packages[0]["is_async"]),
-    }
-
-
-def _upload_document(group: sqlite3.Row | None, packages: list[sqlite3.Row]) -> dict[str, Any]:
-    if group is not None:
-        return _group_document(group, packages)
+def _group_document(group: sqlite3.Row | None, packages: list[sqlite3.Row]) -> dict[str, Any]:
+    """Packages as PackageResourceGroup and the upload responses have them: a group's own (with its
+    name, times and owner), or packages uploaded outside any group (with the first one's)."""
     first = packages[0]
+    named = {"group_name": group["name"]} if group is not None else {}
+    source = group if group is not None else first
     return {
+        **named,
         "status": READY,
         "resources": [row["name"] for row in packages],
         "details": [_package_document(row) for row in packages],
-        "create_time": first["create_time"],
-        "update_time": first["update_time"],
-        "owner": first["owner"],
+        "create_time": source["create_time"],
+        "update_time": source["update_time"],
+        "owner": source["owner"],
         "is_async": bool(first["is_async"]),
     }
 
@@ -374,12 +356,12 @@ class DliPackagesService(RestService):
 
     async def _upload(self, ctx: Context, project_id: str, kind: str | None) -> Response:
         require_project(self._account, project_id)
-        upload = parse_upload(ctx.json_object("DLI.0001"), kind)
+        upload = parse_upload(ctx.json_object(PARAMETER_ERROR), kind)
         await asyncio.to_thread(require_objects, self._obs, tuple(upload.packages.values()))
         group, packages = await asyncio.to_thread(
             self.state.upload, project_id, upload, self._account.domain_name
         )
-        return Response.json(_upload_document(group, packages))
+        return Response.json(_group_document(group, packages))
 
     @operation("POST", "/v2.0/{project_id}/resources/files")
     async def upload_file_job_resources(self, request: Request, ctx: Context, project_id: str) -> Response:
@@ -404,7 +386,7 @@ class DliPackagesService(RestService):
         require_project(self._account, project_id)
         kind = request.query.get("kind") or None
         if kind is not None and kind not in KINDS:
-            raise _invalid(f"kind must be one of {', '.join(KINDS)}")
+            raise invalid(f"kind must be one of {', '.join(KINDS)}")
         groups = await asyncio.to_thread(self.state.groups, project_id)
         packages = await asyncio.to_thread(self.state.packages, project_id)
         return Response.json(_list_document(groups, packages, kind, wanted_tags(request.query)))
@@ -430,15 +412,15 @@ class DliPackagesService(RestService):
     @operation("PUT", "/v2.0/{project_id}/resources/owner")
     async def update_job_resource_owner(self, request: Request, ctx: Context, project_id: str) -> Response:
         require_project(self._account, project_id)
-        body = ctx.json_object("DLI.0001")
+        body = ctx.json_object(PARAMETER_ERROR)
         owner = body.get("new_owner")
         if not isinstance(owner, str) or not OWNER_NAME.match(owner):
-            raise _invalid("new_owner must be 5 to 32 letters, digits, '_' or '-', not starting with a digit")
+            raise invalid("new_owner must be 5 to 32 letters, digits, '_' or '-', not starting with a digit")
         group = _group_name(body.get("group_name"), "group_name")
         name = body.get("resource_name") or None
         if name is not None and not isinstance(name, str):
-            raise _invalid("resource_name must be a string")
+            raise invalid("resource_name must be a string")
         if not group and name is None:
-            raise _invalid("group_name or resource_name is required")
+            raise invalid("group_name or resource_name is required")
         await asyncio.to_thread(self.state.set_owner, project_id, group, name, owner)
         return Response.json({"is_success": True, "message": ""})

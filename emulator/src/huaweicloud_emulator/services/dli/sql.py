@@ -40,9 +40,12 @@ from ...compute.staging import ObsPath, Staging, StagingError
 from ...http import ApiError, Request, Response
 from ...services.obs.state import ObsState
 from ...storage import Storage
-from ..base import Context, RestService, operation, require_project
+from ..base import Context, RestService, operation, require_project, run_in_background
+from ..records import JobTable, now_ms
+from ..validation import query_int, string_list
 from .catalog import SCHEMA as CATALOG_SCHEMA
-from .catalog import ProjectCatalog, now_ms
+from .catalog import ProjectCatalog
+from .errors import PARAMETER_ERROR, invalid, missing
 from .resources import parse_tags, require_queue
 
 log = logging.getLogger("huaweicloud_emulator.dli")
@@ -50,6 +53,12 @@ log = logging.getLogger("huaweicloud_emulator.dli")
 MAX_RUNNING = 2  # queries at once (the laptop's cores); others wait in LAUNCHING
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 10, 100
 ENDED = ("FINISHED", "FAILED", "CANCELLED")
+# The list's filters that are not a column's value: part of the statement, a range of creation times.
+_FILTERS = {
+    "statement": "statement LIKE '%' || ? || '%'",
+    "start": "create_time >= ?",
+    "end": "create_time <= ?",
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dli_sql_jobs (
@@ -78,28 +87,8 @@ CREATE INDEX IF NOT EXISTS dli_sql_jobs_by_project ON dli_sql_jobs(project_id, c
 """
 
 
-def _invalid(message: str) -> ApiError:
-    return ApiError(400, "DLI.0001", message)
-
-
 def _sql_error(error: SqlError) -> ApiError:
     return ApiError(400, error.code, error.message)
-
-
-def _string_list(body: dict[str, Any], key: str) -> list[str]:
-    value = body.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _invalid(f"{key} must be a list of strings")
-    return value
-
-
-def _int_query(request: Request, names: tuple[str, ...], default: int, maximum: int | None = None) -> int:
-    text = next((request.query[n] for n in names if request.query.get(n)), "")
-    if not text:
-        return default
-    if not text.isdigit() or (maximum is not None and not 1 <= int(text) <= maximum):
-        raise _invalid(f"{names[0]} must be an integer" + (f" from 1 to {maximum}" if maximum else ""))
-    return int(text)
 
 
 class SqlJobState:
@@ -109,37 +98,20 @@ class SqlJobState:
         self._meta = meta
         meta.register_schema("dli_sql", _SCHEMA)
         meta.register_schema("dli_catalog", CATALOG_SCHEMA)
+        self._jobs = JobTable(meta, "dli_sql_jobs", key="job_id", state="status")
 
     def insert(self, job: dict[str, Any]) -> None:
-        columns = ", ".join(job)
-        marks = ", ".join("?" for _ in job)
-        self._meta.write(
-            lambda db: db.execute(
-                f"INSERT INTO dli_sql_jobs ({columns}) VALUES ({marks})", tuple(job.values())
-            )
-        )
+        self._jobs.insert(job)
 
     def job(self, project_id: str, job_id: str) -> sqlite3.Row:
-        rows = self._meta.query(
-            "SELECT * FROM dli_sql_jobs WHERE job_id = ? AND project_id = ?", (job_id, project_id)
-        )
-        if not rows:
-            raise ApiError(400, "DLI.0002", f"The job {job_id} does not exist.")
-        return rows[0]
+        row = self._jobs.find(job_id, project_id=project_id)
+        if row is None:
+            raise missing(f"The job {job_id} does not exist.")
+        return row
 
     def update(self, job_id: str, only_if: tuple[str, ...], **fields: Any) -> bool:
         """Set ``fields`` if the job's status is one of ``only_if``; return whether it was."""
-        assignments = ", ".join(f"{k} = ?" for k in fields)
-        marks = ", ".join("?" for _ in only_if)
-
-        def write(db: sqlite3.Connection) -> bool:
-            cursor = db.execute(
-                f"UPDATE dli_sql_jobs SET {assignments} WHERE job_id = ? AND status IN ({marks})",
-                (*fields.values(), job_id, *only_if),
-            )
-            return cursor.rowcount == 1
-
-        return bool(self._meta.write(write))
+        return self._jobs.update(job_id, only_if, fields)
 
     def fail_unfinished(self) -> None:
         """At start-up: a job that was running when the emulator stopped did not finish."""
@@ -154,35 +126,10 @@ class SqlJobState:
     def page(
         self, project_id: str, filters: dict[str, Any], ascending: bool, offset: int, limit: int
     ) -> tuple[int, list[sqlite3.Row]]:
-        where = ["project_id = ?"]
-        params: list[Any] = [project_id]
-        for column, value in filters.items():
-            if value in (None, ""):
-                continue
-            if column == "statement":
-                where.append("statement LIKE ?")
-                params.append(f"%{value}%")
-            elif column == "start":
-                where.append("create_time >= ?")
-                params.append(value)
-            elif column == "end":
-                where.append("create_time <= ?")
-                params.append(value)
-            elif column == "job_type" and isinstance(value, list):
-                where.append(f"job_type IN ({', '.join('?' for _ in value)})")
-                params.extend(value)
-            else:
-                where.append(f"{column} = ?")
-                params.append(value)
-        clause = " AND ".join(where)
-        total = self._meta.query(f"SELECT count(*) AS n FROM dli_sql_jobs WHERE {clause}", params)[0]["n"]
         order = "ASC" if ascending else "DESC"
-        rows = self._meta.query(
-            f"SELECT * FROM dli_sql_jobs WHERE {clause} ORDER BY create_time {order}, job_id "
-            "LIMIT ? OFFSET ?",
-            (*params, limit, offset),
+        return self._jobs.page(
+            {"project_id": project_id, **filters}, _FILTERS, f"create_time {order}, job_id", offset, limit
         )
-        return int(total), rows
 
 
 def _status_document(row: sqlite3.Row) -> dict[str, Any]:
@@ -269,15 +216,15 @@ class DliSqlService(RestService):
     @operation("POST", "/v1.0/{project_id}/jobs/submit-job")
     async def submit_job(self, request: Request, ctx: Context, project_id: str) -> Response:
         require_project(self._account, project_id)
-        body = ctx.json_object("DLI.0001")
+        body = ctx.json_object(PARAMETER_ERROR)
         sql = body.get("sql")
         if not isinstance(sql, str) or not sql.strip():
-            raise _invalid("sql is required")
+            raise invalid("sql is required")
         database = body.get("currentdb") or spark_sql.DEFAULT_DATABASE
         queue = body.get("queue_name") or "default"
         if not isinstance(database, str) or not isinstance(queue, str):
-            raise _invalid("currentdb and queue_name must be strings")
-        conf, tags = _string_list(body, "conf"), parse_tags(body)
+            raise invalid("currentdb and queue_name must be strings")
+        conf, tags = string_list(body, "conf", invalid), parse_tags(body)
         await asyncio.to_thread(require_queue, self._storage.meta, project_id, queue)
         try:
             statement = spark_sql.parse(sql)
@@ -304,9 +251,7 @@ class DliSqlService(RestService):
         if statement.synchronous:
             return await self._run_synchronously(job_id, execution)
         self._executions[job_id] = execution
-        task = asyncio.get_running_loop().create_task(self._run(job_id, execution))
-        self._tasks[job_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job_id, None))
+        run_in_background(self._tasks, job_id, self._run(job_id, execution))
         return Response.json(
             {
                 "is_success": True,
@@ -331,7 +276,7 @@ class DliSqlService(RestService):
         try:
             result = await asyncio.to_thread(self._execute, execution)
         except SqlError as error:
-            await self._finish(job_id, "FAILED", message=f"{error.code}: {error.message}")
+            await self._fail(job_id, error)
             raise _sql_error(error) from None
         await self._finish(job_id, "FINISHED", result_count=result.row_count, schema=result.schema)
         return Response.json(
@@ -367,11 +312,8 @@ class DliSqlService(RestService):
                     result = await asyncio.to_thread(self._execute, execution)
                 except Cancelled:
                     await self._finish(job_id, "CANCELLED")
-                except SqlError as error:
-                    await self._finish(job_id, "FAILED", message=f"{error.code}: {error.message}")
                 except Exception as error:
-                    log.exception("DLI job %s failed in the emulator", job_id)
-                    await self._finish(job_id, "FAILED", message=f"DLI.0999: {error}")
+                    await self._fail(job_id, error)
                 else:
                     table = result.table.name if result.table else ""
                     await self._finish(
@@ -383,6 +325,16 @@ class DliSqlService(RestService):
                     )
         finally:
             self._executions.pop(job_id, None)
+
+    async def _fail(self, job_id: str, error: Exception) -> None:
+        """End the job FAILED: its message the code and text of an SQL error, or -- for anything else, a
+        bug, which is logged -- ``DLI.0999`` and what went wrong."""
+        if isinstance(error, SqlError):
+            message = f"{error.code}: {error.message}"
+        else:
+            log.error("DLI job %s failed in the emulator", job_id, exc_info=error)
+            message = f"DLI.0999: {error}"
+        await self._finish(job_id, "FAILED", message=message)
 
     async def _finish(
         self,
@@ -448,8 +400,8 @@ class DliSqlService(RestService):
     async def list_jobs(self, request: Request, ctx: Context, project_id: str) -> Response:
         require_project(self._account, project_id)
         q = request.query
-        page = _int_query(request, ("current-page",), 1)
-        size = _int_query(request, ("page-size",), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        page = query_int(q, "current-page", 1, invalid)
+        size = query_int(q, "page-size", DEFAULT_PAGE_SIZE, invalid, low=1, high=MAX_PAGE_SIZE)
         job_types = [t for t in (q.get("job_types") or "").split(",") if t]
         filters: dict[str, Any] = {
             "job_id": q.get("job-id"),
@@ -475,9 +427,9 @@ class DliSqlService(RestService):
     @operation("POST", "/v1.0/{project_id}/jobs/check-sql")
     async def check_sql(self, request: Request, ctx: Context, project_id: str) -> Response:
         require_project(self._account, project_id)
-        sql = ctx.json_object("DLI.0001").get("sql")
+        sql = ctx.json_object(PARAMETER_ERROR).get("sql")
         if not isinstance(sql, str):
-            raise _invalid("sql is required")
+            raise invalid("sql is required")
         try:
             statement = spark_sql.parse(sql)
         except SqlError as error:
@@ -518,25 +470,25 @@ class DliSqlService(RestService):
 
     @operation("POST", "/v1.0/{project_id}/jobs/{job_id}/export-result")
     async def export_result(self, request: Request, ctx: Context, project_id: str, job_id: str) -> Response:
-        body = ctx.json_object("DLI.0001")
+        body = ctx.json_object(PARAMETER_ERROR)
         row = await asyncio.to_thread(self.state.job, project_id, job_id)
         source = self._finished_query(row)
         data_path = body.get("data_path")
         data_type = (body.get("data_type") or "csv").lower()
         mode = body.get("export_mode") or "ErrorIfExists"
         if not isinstance(data_path, str):
-            raise _invalid("data_path is required")
+            raise invalid("data_path is required")
         if data_type not in ("csv", "json"):
-            raise _invalid("data_type must be csv or json")
+            raise invalid("data_type must be csv or json")
         if mode not in ("ErrorIfExists", "Overwrite"):
-            raise _invalid("export_mode must be ErrorIfExists or Overwrite")
+            raise invalid("export_mode must be ErrorIfExists or Overwrite")
         try:
             target = ObsPath.parse(data_path)
         except StagingError as error:
-            raise _invalid(str(error)) from None
+            raise invalid(str(error)) from None
         limit = body.get("limit_num")
         if limit is not None and (not isinstance(limit, int) or limit < 0):
-            raise _invalid("limit_num must be a non-negative integer")
+            raise invalid("limit_num must be a non-negative integer")
         header = body.get("with_column_header", True) is not False
         export_id = str(uuid.uuid4())
         detail = {
@@ -568,11 +520,8 @@ class DliSqlService(RestService):
                 "detail": json.dumps(detail),
             },
         )
-        task = asyncio.get_running_loop().create_task(
-            self._export(export_id, source, target, data_type, mode == "Overwrite", header, limit)
-        )
-        self._tasks[export_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(export_id, None))
+        export = self._export(export_id, source, target, data_type, mode == "Overwrite", header, limit)
+        run_in_background(self._tasks, export_id, export)
         return Response.json({"is_success": True, "message": "", "job_id": export_id, "job_mode": "async"})
 
     async def _export(
@@ -593,11 +542,8 @@ class DliSqlService(RestService):
             count = await asyncio.to_thread(
                 _export_result, staging, source, target, data_type, overwrite, header, limit
             )
-        except SqlError as error:
-            await self._finish(job_id, "FAILED", message=f"{error.code}: {error.message}")
         except Exception as error:
-            log.exception("DLI export %s failed in the emulator", job_id)
-            await self._finish(job_id, "FAILED", message=f"DLI.0999: {error}")
+            await self._fail(job_id, error)
         else:
             await self._finish(job_id, "FINISHED", result_count=count)
         finally:
@@ -632,10 +578,10 @@ class DliSqlService(RestService):
     @operation("POST", "/v1.0/{project_id}/databases")
     async def create_database(self, request: Request, ctx: Context, project_id: str) -> Response:
         require_project(self._account, project_id)
-        body = ctx.json_object("DLI.0001")
+        body = ctx.json_object(PARAMETER_ERROR)
         name = body.get("database_name")
         if not isinstance(name, str) or not name.replace("_", "").isalnum() or len(name) > 128:
-            raise _invalid("database_name must be 1 to 128 letters, digits and underscores")
+            raise invalid("database_name must be 1 to 128 letters, digits and underscores")
         try:
             await asyncio.to_thread(
                 self._catalog(project_id).create_database, name.lower(), body.get("description") or ""
@@ -668,8 +614,8 @@ class DliSqlService(RestService):
         keyword = request.query.get("keyword")
         if keyword:
             documents = [d for d in documents if keyword.lower() in d["database_name"]]
-        offset = _int_query(request, ("offset",), 0)
-        limit = _int_query(request, ("limit",), 100, 1000)
+        offset = query_int(request.query, "offset", 0, invalid)
+        limit = query_int(request.query, "limit", 100, invalid, low=1, high=1000)
         page = documents[offset : offset + limit]
         for document in page:
             document.update(enterprise_project_id="0", resource_id=document["database_name"])
@@ -696,15 +642,15 @@ class DliSqlService(RestService):
         require_project(self._account, project_id)
         catalog = self._catalog(project_id)
         if not await asyncio.to_thread(catalog.database_exists, database_name):
-            raise ApiError(400, "DLI.0002", f"There is no database named {database_name}.")
+            raise missing(f"There is no database named {database_name}.")
         rows = await asyncio.to_thread(catalog.table_rows, database_name)
         keyword = request.query.get("keyword")
         kind = request.query.get("table-type")
         documents = [_table_document(r) for r in rows if not keyword or keyword.lower() in r["name"]]
         if kind:
             documents = [d for d in documents if d["table_type"] == kind]
-        page = _int_query(request, ("current-page",), 1)
-        size = _int_query(request, ("page-size",), len(documents) or 1, 1000)
+        page = query_int(request.query, "current-page", 1, invalid)
+        size = query_int(request.query, "page-size", len(documents) or 1, invalid, low=1, high=1000)
         chosen = documents[(page - 1) * size : page * size]
         return Response.json(
             {"is_success": True, "message": "", "table_count": len(documents), "tables": chosen}
@@ -719,7 +665,7 @@ class DliSqlService(RestService):
             self._catalog(project_id).table_row, database_name.lower(), table_name.lower()
         )
         if row is None:
-            raise ApiError(400, "DLI.0002", f"There is no table named {database_name}.{table_name}.")
+            raise missing(f"There is no table named {database_name}.{table_name}.")
         table = _table_document(row)
         columns = [
             {"column_name": name, "type": kind, "description": "", "is_partition_column": False}

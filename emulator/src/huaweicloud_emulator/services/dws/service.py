@@ -3,8 +3,8 @@
 Routes and fields follow the official ``huaweicloudsdkdws`` v2 client (``_<op>_http_info`` and the
 models' ``attribute_map``). Each handler checks the project and the request, runs one call of
 :class:`.state.DwsState` in a thread, and hands the transition it started to the :class:`.state.Lifecycle`.
-The unsigned ``/_emulator/dws/settings`` (:class:`DwsSettingsService`) sets the transitions' minimum
-durations and injects a creation failure.
+The unsigned ``/_emulator/dws/settings`` (a :class:`..lifecycle.SettingsSurface` on
+:class:`.state.Settings`) sets the transitions' minimum durations and injects a creation failure.
 """
 
 from __future__ import annotations
@@ -13,13 +13,18 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ...account import Account
 from ...http import ApiError, Request, Response
 from ...storage import Storage
-from ..base import Context, RestService, operation
+from ..base import Context, RestService, operation, require_project
+from ..lifecycle import SettingsSurface
+from ..validation import TAG_KEY_MAX, TAG_VALUE_MAX, non_empty_string, query_int, tag_of, valid_tag
 from .postgres import PostgresEngine
 from .state import (
     AVAILABLE,
@@ -47,8 +52,6 @@ UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 PASSWORD_LENGTH = (8, 32)
 PORT_RANGE = (8000, 30000)
 MAX_NODES = 256
-TAG_FORBIDDEN = set("=*<>\\,|/")
-TAG_KEY_MAX, TAG_VALUE_MAX = 128, 255
 DESCRIPTION_MAX = 256
 BIND_TYPES = ("auto_assign", "not_use", "bind_existing")
 LOOPBACK = "127.0.0.1"
@@ -81,12 +84,7 @@ def _object(body: Any, key: str) -> dict[str, Any]:
 def _string(
     body: dict[str, Any], key: str, code: str = INVALID_REQUEST, *, required: bool = True
 ) -> str | None:
-    value = body.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(400, code, f"{key} must be a non-empty string")
-    return value
+    return non_empty_string(body, key, partial(ApiError, 400, code), required=required)
 
 
 def _integer(body: dict[str, Any], key: str, low: int, high: int, default: int | None = None) -> int | None:
@@ -175,17 +173,8 @@ def _tags(value: Any) -> list[tuple[str, str]]:
         raise ApiError(400, "DWS.5197", "The tag is invalid: tags must be a list of {key, value}")
     tags: dict[str, str] = {}
     for item in items:
-        key = item.get("key") if isinstance(item, dict) else None
-        tag_value = (item.get("value") if isinstance(item, dict) else None) or ""
-        if (
-            not isinstance(key, str)
-            or not isinstance(tag_value, str)
-            or not 1 <= len(key) <= TAG_KEY_MAX
-            or len(tag_value) > TAG_VALUE_MAX
-            or key != key.strip()
-            or tag_value != tag_value.strip()
-            or TAG_FORBIDDEN & set(key + tag_value)
-        ):
+        key, tag_value = tag_of(item)
+        if not valid_tag(key, tag_value):
             raise ApiError(
                 400,
                 "DWS.5197",
@@ -207,54 +196,61 @@ def _network(body: dict[str, Any], defaults: dict[str, Any] | None = None) -> di
     }
 
 
-def _new_cluster_v1(body: Any) -> NewCluster:
-    """The v1.0 ``CreateClusterRequestBody``: ``{"cluster": {name, node_type, number_of_node, ...}}``."""
-    cluster = _object(body, "cluster")
-    user = _user_name(cluster.get("user_name"))
-    spec = {
-        "node_type": _string(cluster, "node_type", "DWS.5006"),
-        "number_of_node": _integer(cluster, "number_of_node", 1, MAX_NODES),
-        "number_of_cn": _integer(cluster, "number_of_cn", 1, MAX_NODES),
-        **_network(cluster),
-        "availability_zone": _string(cluster, "availability_zone", "DWS.5011", required=False),
-        "enterprise_project_id": _string(cluster, "enterprise_project_id", required=False) or "0",
-        "public_ip": _public_ip(cluster.get("public_ip")),
-        "port": _integer(cluster, "port", *PORT_RANGE, default=PORT_RANGE[0]),
-    }
-    if spec["number_of_node"] is None:
-        raise invalid("number_of_node is required")
-    return NewCluster(
-        name=_cluster_name(cluster.get("name")),
-        user_name=user,
-        password=_password(cluster.get("user_pwd"), user),
-        spec=spec,
-        tags=_tags(cluster.get("tags")),
-    )
+def _availability_zone(cluster: dict[str, Any]) -> str | None:
+    return _string(cluster, "availability_zone", "DWS.5011", required=False)
 
 
-def _new_cluster_v2(body: Any) -> NewCluster:
-    """The v2 ``V2CreateClusterReq``: the same cluster, under the names the v2 API gives its fields."""
-    cluster = _object(body, "cluster")
-    user = _user_name(cluster.get("db_name"))
+def _availability_zones(cluster: dict[str, Any]) -> str | None:
     zones = cluster.get("availability_zones") or []
     if not isinstance(zones, list) or not all(isinstance(zone, str) for zone in zones):
         raise ApiError(400, "DWS.5011", "Invalid AZ: availability_zones must be a list of names")
+    return ",".join(zones) or None
+
+
+@dataclass(frozen=True)
+class ClusterFields:
+    """The names a version of the CreateCluster API gives the fields of ``cluster``, and how it gives
+    the availability zone."""
+
+    user: str
+    password: str
+    node_type: str
+    nodes: str
+    cns: str
+    port: str
+    zone: Callable[[dict[str, Any]], str | None]
+
+
+# The v1.0 ``CreateClusterRequestBody``: ``{"cluster": {name, node_type, number_of_node, ...}}``.
+V1_FIELDS = ClusterFields(
+    "user_name", "user_pwd", "node_type", "number_of_node", "number_of_cn", "port", _availability_zone
+)
+# The v2 ``V2CreateClusterReq``: the same cluster, under the names the v2 API gives its fields.
+V2_FIELDS = ClusterFields(
+    "db_name", "db_password", "flavor", "num_node", "num_cn", "db_port", _availability_zones
+)
+
+
+def _new_cluster(body: Any, fields: ClusterFields) -> NewCluster:
+    """The cluster a CreateCluster request of the version ``fields`` names asks for."""
+    cluster = _object(body, "cluster")
+    user = _user_name(cluster.get(fields.user))
     spec = {
-        "node_type": _string(cluster, "flavor", "DWS.5006"),
-        "number_of_node": _integer(cluster, "num_node", 1, MAX_NODES),
-        "number_of_cn": _integer(cluster, "num_cn", 1, MAX_NODES),
+        "node_type": _string(cluster, fields.node_type, "DWS.5006"),
+        "number_of_node": _integer(cluster, fields.nodes, 1, MAX_NODES),
+        "number_of_cn": _integer(cluster, fields.cns, 1, MAX_NODES),
         **_network(cluster),
-        "availability_zone": ",".join(zones) or None,
+        "availability_zone": fields.zone(cluster),
         "enterprise_project_id": _string(cluster, "enterprise_project_id", required=False) or "0",
         "public_ip": _public_ip(cluster.get("public_ip")),
-        "port": _integer(cluster, "db_port", *PORT_RANGE, default=PORT_RANGE[0]),
+        "port": _integer(cluster, fields.port, *PORT_RANGE, default=PORT_RANGE[0]),
     }
     if spec["number_of_node"] is None:
-        raise invalid("num_node is required")
+        raise invalid(f"{fields.nodes} is required")
     return NewCluster(
         name=_cluster_name(cluster.get("name")),
         user_name=user,
-        password=_password(cluster.get("db_password"), user),
+        password=_password(cluster.get(fields.password), user),
         spec=spec,
         tags=_tags(cluster.get("tags")),
     )
@@ -288,13 +284,6 @@ def _snapshot_id(snapshot_id: str) -> str:
     if not UUID_PATTERN.match(snapshot_id):
         raise ApiError(400, "DWS.5149", f"The snapshot ID is invalid: {snapshot_id}")
     return snapshot_id
-
-
-def _query_integer(query: dict[str, str], key: str, default: int, low: int, high: int) -> int:
-    text = query.get(key) or str(default)
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise invalid(f"{key} must be an integer from {low} to {high}")
-    return int(text)
 
 
 def _keep_snapshots(value: Any) -> int:
@@ -400,21 +389,14 @@ class DwsService(RestService):
         self.state = DwsState(storage)
         self.engine = PostgresEngine(Path(storage.data_dir) / "dws")
         self.lifecycle = Lifecycle(self.state, self.engine)
-        self.admin_surface = DwsSettingsService(self.settings)
+        self.admin_surface = SettingsSurface("dws", self.settings)
         self.lifecycle.recover()
 
     def close(self) -> None:
         self.lifecycle.close()
 
     def _project(self, project_id: str) -> str:
-        if self._account.project_by_id(project_id) is None:
-            raise ApiError(
-                401,
-                "APIGW.0301",
-                f"Incorrect IAM authentication information: project {project_id} does not belong to "
-                f"domain {self._account.domain_name}",
-            )
-        return project_id
+        return require_project(self._account, project_id).id
 
     async def _clusters_answer(self, clusters: list[Cluster]) -> Response:
         tags = await asyncio.to_thread(self.state.tags, [c.id for c in clusters])
@@ -422,32 +404,35 @@ class DwsService(RestService):
         documents = [cluster_document(c, tags[c.id], now) for c in clusters]
         return Response.json({"clusters": documents, "count": len(documents)})
 
-    async def _create(self, project_id: str, new: NewCluster, snapshot: Snapshot | None = None) -> Cluster:
+    async def _tagged_cluster(
+        self, project_id: str, cluster_id: str
+    ) -> tuple[Cluster, list[tuple[str, str]]]:
+        project = self._project(project_id)
+        cluster = await asyncio.to_thread(self.state.cluster, project, _cluster_id(cluster_id))
+        tags = await asyncio.to_thread(self.state.tags, [cluster.id])
+        return cluster, tags[cluster.id]
+
+    async def _create(self, project_id: str, new: NewCluster, snapshot: Snapshot | None = None) -> Response:
+        """Create the cluster (restore it from ``snapshot``); the answer with its id."""
         seconds = self.settings.restore_seconds if snapshot else self.settings.create_seconds
-        failure = self.settings.take_failure()
-        try:
+        with self.settings.next_failure() as failure:
             cluster = await asyncio.to_thread(
                 self.state.create_cluster, project_id, new, seconds, failure, snapshot
             )
-        except ApiError:
-            self.settings.fail_next_create = self.settings.fail_next_create or failure  # for the next one
-            raise
         self.lifecycle.create(cluster.id)
-        return cluster
+        return Response.json({"cluster": {"id": cluster.id}})
 
     # Clusters ------------------------------------------------------------------------------------------
 
     @operation("POST", "/v1.0/{project_id}/clusters")
     async def create_cluster(self, request: Request, ctx: Context, project_id: str) -> Response:
         project = self._project(project_id)
-        cluster = await self._create(project, _new_cluster_v1(ctx.json_object(INVALID_REQUEST)))
-        return Response.json({"cluster": {"id": cluster.id}})
+        return await self._create(project, _new_cluster(ctx.json_object(INVALID_REQUEST), V1_FIELDS))
 
     @operation("POST", "/v2/{project_id}/clusters")
     async def create_cluster_v2(self, request: Request, ctx: Context, project_id: str) -> Response:
         project = self._project(project_id)
-        cluster = await self._create(project, _new_cluster_v2(ctx.json_object(INVALID_REQUEST)))
-        return Response.json({"cluster": {"id": cluster.id}})
+        return await self._create(project, _new_cluster(ctx.json_object(INVALID_REQUEST), V2_FIELDS))
 
     @operation("GET", "/v1.0/{project_id}/clusters")
     async def list_clusters(self, request: Request, ctx: Context, project_id: str) -> Response:
@@ -464,10 +449,8 @@ class DwsService(RestService):
     async def list_cluster_details(
         self, request: Request, ctx: Context, project_id: str, cluster_id: str
     ) -> Response:
-        project = self._project(project_id)
-        cluster = await asyncio.to_thread(self.state.cluster, project, _cluster_id(cluster_id))
-        tags = await asyncio.to_thread(self.state.tags, [cluster.id])
-        return Response.json({"cluster": cluster_document(cluster, tags[cluster.id], time.time())})
+        cluster, tags = await self._tagged_cluster(project_id, cluster_id)
+        return Response.json({"cluster": cluster_document(cluster, tags, time.time())})
 
     async def _delete(self, project_id: str, cluster_id: str, keep: Any) -> None:
         project = self._project(project_id)
@@ -498,10 +481,8 @@ class DwsService(RestService):
     async def list_cluster_tags(
         self, request: Request, ctx: Context, project_id: str, cluster_id: str
     ) -> Response:
-        project = self._project(project_id)
-        cluster = await asyncio.to_thread(self.state.cluster, project, _cluster_id(cluster_id))
-        tags = await asyncio.to_thread(self.state.tags, [cluster.id])
-        return Response.json({"tags": [{"key": k, "value": v} for k, v in tags[cluster.id]]})
+        _, tags = await self._tagged_cluster(project_id, cluster_id)
+        return Response.json({"tags": [{"key": k, "value": v} for k, v in tags]})
 
     @operation("POST", "/v1.0/{project_id}/clusters/{cluster_id}/tags/batch-create")
     async def batch_create_resource_tag(
@@ -565,8 +546,8 @@ class DwsService(RestService):
         (``started`` by default, or ``name``) in ``sort_dir`` (``desc`` by default)."""
         project = self._project(project_id)
         query = request.query
-        offset = _query_integer(query, "offset", 0, 0, 2**31)
-        limit = _query_integer(query, "limit", 10, 1, 1000)
+        offset = query_int(query, "offset", 0, invalid, high=2**31)
+        limit = query_int(query, "limit", 10, invalid, low=1, high=1000)
         sort_key = query.get("sort_key") or "started"
         if sort_key not in ("started", "name"):
             raise invalid("sort_key must be started or name")
@@ -612,30 +593,4 @@ class DwsService(RestService):
             raise invalid(
                 f"The snapshot {snapshot.id} is {snapshot.status}, not AVAILABLE: it cannot be restored"
             )
-        cluster = await self._create(project, new, snapshot)
-        return Response.json({"cluster": {"id": cluster.id}})
-
-
-class DwsSettingsService(RestService):
-    """``DwsService.admin_surface``: ``GET | PUT /_emulator/dws/settings`` -- the minimum durations of
-    the transitions (``create_seconds``, ``delete_seconds``, ``snapshot_seconds``, ``restore_seconds``)
-    and ``fail_next_create``, a reason the next cluster creation (create or restore) fails with."""
-
-    name = "dws-settings"
-    signed = False
-
-    def __init__(self, settings: Settings):
-        super().__init__(None)
-        self._settings = settings
-
-    @operation("GET", "/_emulator/dws/settings")
-    async def show_settings(self, request: Request, ctx: Context) -> Response:
-        return Response.json(self._settings.to_json())
-
-    @operation("PUT", "/_emulator/dws/settings")
-    async def update_settings(self, request: Request, ctx: Context) -> Response:
-        try:
-            self._settings.update(ctx.json_object("InvalidSettings"))
-        except ValueError as exc:
-            raise ApiError(400, "InvalidSettings", str(exc)) from None
-        return Response.json(self._settings.to_json())
+        return await self._create(project, new, snapshot)

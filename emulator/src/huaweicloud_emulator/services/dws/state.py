@@ -27,13 +27,15 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...http import ApiError
 from ...storage import Storage
+from ..lifecycle import CreationSettings, fraction_done
+from ..records import from_row
 from .postgres import PostgresEngine, PostgresError, Server
 
 log = logging.getLogger("huaweicloud_emulator.dws")
@@ -138,17 +140,14 @@ class Cluster:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Cluster:
-        return cls(
-            **{key: row[key] for key in cls.__dataclass_fields__ if key != "spec"},
-            spec=json.loads(row["spec"]),
-        )
+        return from_row(cls, row, "spec")
 
     def progress(self, now: float) -> dict[str, str]:
         """``action_progress``: the task (or the transition) under way and how far it is."""
         key = self.task or (self.status if self.status in (CREATING, DELETING) else "")
         if not key or self.progress_started is None:
             return {}
-        return {key: _percent(now - self.progress_started, self.progress_seconds or 0)}
+        return {key: _percent(self.progress_started, self.progress_seconds or 0, now)}
 
 
 @dataclass(frozen=True)
@@ -171,18 +170,14 @@ class Snapshot:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Snapshot:
-        return cls(
-            **{key: row[key] for key in cls.__dataclass_fields__ if key != "spec"},
-            spec=json.loads(row["spec"]),
-        )
+        return from_row(cls, row, "spec")
 
     def progress(self, now: float) -> str:
-        return _percent(now - self.started, self.progress_seconds) if self.status == CREATING else "100%"
+        return _percent(self.started, self.progress_seconds, now) if self.status == CREATING else "100%"
 
 
-def _percent(elapsed: float, seconds: float) -> str:
-    done = 1.0 if seconds <= 0 else elapsed / seconds
-    return f"{max(0, min(99, int(done * 100)))}%"
+def _percent(started: float, seconds: float, now: float) -> str:
+    return f"{min(99, int(fraction_done(started, seconds, now) * 100))}%"
 
 
 @dataclass(frozen=True)
@@ -197,39 +192,12 @@ class NewCluster:
 
 
 @dataclass
-class Settings:
-    """Minimum durations of the transitions (seconds) and an injected failure, set at run time."""
+class Settings(CreationSettings):
+    """The minimum durations of the transitions (seconds) and an injected creation failure (create or
+    restore), set at run time under ``/_emulator/dws/settings``."""
 
-    create_seconds: float = 1.0
-    delete_seconds: float = 1.0
     snapshot_seconds: float = 1.0
     restore_seconds: float = 1.0
-    # The reason the next cluster creation (create or restore) fails with.
-    fail_next_create: str | None = None
-
-    def update(self, changes: Mapping[str, Any]) -> None:
-        """Apply ``changes``; a wrong name or value raises ValueError and changes nothing."""
-        checked: dict[str, Any] = {}
-        for key, value in changes.items():
-            if key == "fail_next_create":
-                if value is not None and (not isinstance(value, str) or not value):
-                    raise ValueError("fail_next_create must be a non-empty reason or null")
-            elif key.endswith("_seconds") and key in self.__dataclass_fields__:
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                    raise ValueError(f"{key} must be a number of seconds >= 0")
-                value = float(value)
-            else:
-                raise ValueError(f"unknown setting {key!r}; known: {', '.join(self.__dataclass_fields__)}")
-            checked[key] = value
-        for key, value in checked.items():
-            setattr(self, key, value)
-
-    def take_failure(self) -> str | None:
-        reason, self.fail_next_create = self.fail_next_create, None
-        return reason
-
-    def to_json(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in self.__dataclass_fields__}
 
 
 # The durable state ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from ...http import ApiError
+from ..validation import non_empty_string, tag_of, valid_tag
 from .state import FAILED, STARTING, Cluster, NewCluster, invalid
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -26,7 +27,6 @@ PASSWORD_SPECIALS = set("!@$%^-_=+[{}]:,./?")
 PASSWORD_LENGTH = (8, 26)
 MAX_NODES = 500
 MAX_TAGS = 10
-TAG_FORBIDDEN = set("=*<>\\,|/")
 TOO_MANY_TAGS, BAD_TAG = "12005001", "12005002"
 NO_SUBNET = "12000210"
 # What ``stage_desc`` says while a cluster starts, in order (the API reference's stages).
@@ -46,13 +46,8 @@ LOOPBACK = "127.0.0.1"
 # What a request may carry -------------------------------------------------------------------------
 
 
-def _string(body: dict[str, Any], key: str, *, required: bool = True) -> str | None:
-    value = body.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise invalid(f"{key} must be a non-empty string")
-    return value
+def _string(body: dict[str, Any], key: str) -> str | None:
+    return non_empty_string(body, key, invalid)
 
 
 def _choice(body: dict[str, Any], key: str, choices: Any) -> str:
@@ -109,17 +104,8 @@ def _tags(value: Any) -> list[tuple[str, str]]:
         raise invalid("tags must be a list of {key, value}")
     tags: dict[str, str] = {}
     for item in value:
-        key = item.get("key") if isinstance(item, dict) else None
-        text = (item.get("value") if isinstance(item, dict) else None) or ""
-        if (
-            not isinstance(key, str)
-            or not isinstance(text, str)
-            or not 1 <= len(key) <= 128
-            or len(text) > 255
-            or key != key.strip()
-            or text != text.strip()
-            or TAG_FORBIDDEN & set(key + text)
-        ):
+        key, text = tag_of(item)
+        if not valid_tag(key, text):
             raise ApiError(
                 400,
                 BAD_TAG,

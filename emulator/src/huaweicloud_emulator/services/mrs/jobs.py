@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from ...http import ApiError
 from ...services.obs.state import ObsState
 from ...storage import Storage
 from ..dli.catalog import ProjectCatalog
+from ..records import log_stamp
 from .state import FINISHED, JOB_FAILED, SUCCEEDED, Job
 
 SPARK_TYPES = ("SparkSubmit", "SparkPython")
@@ -354,10 +354,6 @@ class Outcome:
 OnRunning = Callable[[], Awaitable[None]]
 
 
-def _stamp() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
-
-
 class JobExecutor:
     """Runs MRS jobs to their end; cancelling the awaiting task kills the job (nothing it would have
     written is published)."""
@@ -407,7 +403,7 @@ class JobExecutor:
             nonlocal started
             started = True
             await asyncio.to_thread(
-                append_log, log_path, f"{_stamp()} {job.app_id} is running (Spark session {session})"
+                append_log, log_path, f"{log_stamp()} {job.app_id} is running (Spark session {session})"
             )
             await on_running()
 
@@ -439,7 +435,7 @@ class JobExecutor:
             killed.set()
             raise
         except StagingError as error:
-            lines, outcome = [f"{_stamp()} ERROR {error}"], Outcome(FINISHED, JOB_FAILED)
+            lines, outcome = [f"{log_stamp()} ERROR {error}"], Outcome(FINISHED, JOB_FAILED)
         await asyncio.to_thread(append_log, self.log_path(job.id), "\n".join(lines))
         return outcome
 
@@ -449,7 +445,7 @@ class JobExecutor:
             if killed.is_set():
                 return []
             written = staging.publish()
-        return [f"{_stamp()} DistCp copied {copied} object(s) from {source} to {target}", *written]
+        return [f"{log_stamp()} DistCp copied {copied} object(s) from {source} to {target}", *written]
 
     async def _sql_job(self, job: Job, script: SqlScript, from_obs: bool, on_running: OnRunning) -> Outcome:
         log_path = self.log_path(job.id)
@@ -458,7 +454,7 @@ class JobExecutor:
             try:
                 text = await asyncio.to_thread(self._read_script, job.id, script.text)
             except StagingError as error:  # the launcher could not fetch the script: nothing ran
-                await asyncio.to_thread(append_log, log_path, f"{_stamp()} ERROR {error}")
+                await asyncio.to_thread(append_log, log_path, f"{log_stamp()} ERROR {error}")
                 return Outcome(JOB_FAILED, JOB_FAILED)
         scratch = self._storage.data_dir / "compute" / "jobs" / job.id
         runner = self.statements(job.cluster_id, scratch)
@@ -486,15 +482,15 @@ class JobExecutor:
         ok = True
         try:
             for index, statement in enumerate(split_statements(text)):
-                append_log(log_path, f"{_stamp()} executing statement {index}: {statement}")
+                append_log(log_path, f"{log_stamp()} executing statement {index}: {statement}")
                 try:
                     result, result_file, database = runner.run(to_spark(statement, script.dialect), database)
                 except SqlError as error:
-                    append_log(log_path, f"{_stamp()} Error in query: {error.message}")
+                    append_log(log_path, f"{log_stamp()} Error in query: {error.message}")
                     ok = False
                     break
                 results[str(index)] = result_rows(result, result_file)
-                append_log(log_path, f"{_stamp()} OK: {len(results[str(index)])} row(s)")
+                append_log(log_path, f"{log_stamp()} OK: {len(results[str(index)])} row(s)")
         finally:
             _write_json(self.results_path(job_id), results)
             shutil.rmtree(scratch, ignore_errors=True)

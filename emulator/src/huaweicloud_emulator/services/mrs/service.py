@@ -31,8 +31,11 @@ from ...compute.staging import ObsPath, Staging, StagingError
 from ...http import ApiError, Request, Response
 from ...services.obs.state import ObsState
 from ...storage import Storage
-from ..base import Context, RestService, operation, require_project
+from ..base import Context, RestService, operation, require_project, run_in_background
 from ..dli.catalog import catalog_schema
+from ..lifecycle import CreationSettings, SettingsSurface
+from ..records import log_stamp, now_ms
+from ..validation import query_int
 from .clusters import cluster_document, components, has_tags, new_cluster, tag_filter
 from .jobs import (
     JobExecutor,
@@ -51,6 +54,7 @@ from .state import (
     JOB_FAILED,
     JOB_RESULTS,
     JOB_RUNNING,
+    JOB_RUNNING_ERROR,
     JOB_STATES,
     KILLED,
     NEW,
@@ -62,10 +66,8 @@ from .state import (
     Cluster,
     Job,
     MrsState,
-    Settings,
     SqlExecution,
     invalid,
-    now_ms,
 )
 
 log = logging.getLogger("huaweicloud_emulator.mrs")
@@ -73,21 +75,13 @@ log = logging.getLogger("huaweicloud_emulator.mrs")
 # Error codes of the MRS API reference.
 SQL_TYPES_ONLY = "0179"  # sql-result is for SparkSql and SparkScript jobs
 NO_SQL_RESULT = "0181"
-JOB_IS_RUNNING = "0183"
 SQL_SUBMIT_FAILED = "MRS.0011"
 SECRET_PROPERTY = re.compile(r"secret|password|passwd|token|access\.key", re.IGNORECASE)
 DEFAULT_PAGE, DEFAULT_LIMIT = 1, 10
 
 
-def _stamp() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
-
-
 def _query_int(request: Request, key: str, default: int, low: int = 1) -> int:
-    text = request.query.get(key) or str(default)
-    if not text.isdigit() or int(text) < low:
-        raise invalid(f"{key} must be an integer >= {low}")
-    return int(text)
+    return query_int(request.query, key, default, invalid, low=low)
 
 
 def _choice(request: Request, key: str, choices: tuple[str, ...]) -> str | None:
@@ -150,7 +144,7 @@ class MrsService(RestService):
         super().__init__(account)
         self._account = account
         self._storage = storage
-        self.settings = Settings()
+        self.settings = CreationSettings()
         self.state = MrsState(storage)
         storage.meta.register_schema("mrs_catalog", catalog_schema("mrs"))
         self._obs = ObsState(storage.meta)
@@ -192,8 +186,8 @@ class MrsService(RestService):
             ):
                 append_log(
                     self.jobs.log_path(job.id),
-                    f"{_stamp()} the emulator stopped while the job was {job.state}: it did not finish, and "
-                    "nothing it wrote was published",
+                    f"{log_stamp()} the emulator stopped while the job was {job.state}: it did not finish, "
+                    "and nothing it wrote was published",
                 )
         try:
             asyncio.get_running_loop()
@@ -205,6 +199,10 @@ class MrsService(RestService):
     async def _cluster(self, project_id: str, cluster_id: str) -> Cluster:
         require_project(self._account, project_id)
         return await asyncio.to_thread(self.state.cluster, project_id, cluster_id)
+
+    async def _job(self, project_id: str, cluster_id: str, job_id: str) -> Job:
+        require_project(self._account, project_id)
+        return await asyncio.to_thread(self.state.job, project_id, cluster_id, job_id)
 
     # Clusters ------------------------------------------------------------------------------------------
 
@@ -219,14 +217,10 @@ class MrsService(RestService):
             for s in steps or []
         ]
         new = replace(new, steps=submissions, delete_when_no_steps=delete_when_no_steps)
-        failure = self.settings.take_failure()
-        try:
+        with self.settings.next_failure() as failure:
             cluster = await asyncio.to_thread(
                 self.state.create_cluster, project_id, new, self.settings.create_seconds, failure
             )
-        except ApiError:
-            self.settings.fail_next_create = self.settings.fail_next_create or failure  # for the next one
-            raise
         return cluster.id
 
     @operation("POST", "/v2/{project_id}/clusters")
@@ -306,9 +300,7 @@ class MrsService(RestService):
     def _start_flow(self, cluster_id: str) -> None:
         if self._closed:
             return
-        task = asyncio.get_running_loop().create_task(self._flow(cluster_id))
-        self._flows[cluster_id] = task
-        task.add_done_callback(lambda _: self._flows.pop(cluster_id, None))
+        run_in_background(self._flows, cluster_id, self._flow(cluster_id))
 
     async def _flow(self, cluster_id: str) -> None:
         """Once the cluster runs, its steps one after another (whatever their results), then its
@@ -350,9 +342,7 @@ class MrsService(RestService):
         }
         job = await asyncio.to_thread(self.state.insert_job, cluster, record, step)
         if not self._closed:
-            task = asyncio.get_running_loop().create_task(self._run(job))
-            self._tasks[job.id] = task
-            task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+            run_in_background(self._tasks, job.id, self._run(job))
         return job
 
     async def _run(self, job: Job) -> None:
@@ -403,7 +393,7 @@ class MrsService(RestService):
         if task is not None:
             await asyncio.wait([task])  # its process group is killed, its staging area removed
         if killed:
-            await asyncio.to_thread(append_log, self.jobs.log_path(job.id), f"{_stamp()} {why}")
+            await asyncio.to_thread(append_log, self.jobs.log_path(job.id), f"{log_stamp()} {why}")
 
     @operation("POST", "/v2/{project_id}/clusters/{cluster_id}/job-executions")
     async def create_execute_job(
@@ -452,8 +442,7 @@ class MrsService(RestService):
     async def show_single_job_exe(
         self, request: Request, ctx: Context, project_id: str, cluster_id: str, job_execution_id: str
     ) -> Response:
-        require_project(self._account, project_id)
-        job = await asyncio.to_thread(self.state.job, project_id, cluster_id, job_execution_id)
+        job = await self._job(project_id, cluster_id, job_execution_id)
         # 202, as the API reference says the cloud answers (for compatibility with its first versions).
         return Response.json({"job_detail": job_document(job, now_ms())}, 202)
 
@@ -461,8 +450,7 @@ class MrsService(RestService):
     async def stop_job(
         self, request: Request, ctx: Context, project_id: str, cluster_id: str, job_execution_id: str
     ) -> Response:
-        require_project(self._account, project_id)
-        job = await asyncio.to_thread(self.state.job, project_id, cluster_id, job_execution_id)
+        job = await self._job(project_id, cluster_id, job_execution_id)
         await self._kill(job, "the job was killed")
         return Response(202)
 
@@ -482,12 +470,11 @@ class MrsService(RestService):
         self, request: Request, ctx: Context, project_id: str, cluster_id: str, job_execution_id: str
     ) -> Response:
         """The rows of each statement of a SparkSql or SparkScript job, by the statement's index."""
-        require_project(self._account, project_id)
-        job = await asyncio.to_thread(self.state.job, project_id, cluster_id, job_execution_id)
+        job = await self._job(project_id, cluster_id, job_execution_id)
         if job.job_type not in ("SparkSql", "SparkScript"):
             raise ApiError(400, SQL_TYPES_ONLY, "The job type must be SparkSql or SparkScript.")
         if job.state in ACTIVE_JOB:
-            raise ApiError(400, JOB_IS_RUNNING, "The job is running.")
+            raise ApiError(400, JOB_RUNNING_ERROR, "The job is running.")
         try:
             text = await asyncio.to_thread(self.jobs.results_path(job.id).read_text, encoding="utf-8")
         except FileNotFoundError:
@@ -592,30 +579,17 @@ class MrsService(RestService):
         return Response.json({"status": "SUCCEED", "message": ""})
 
 
-class MrsAdminService(RestService):
+class MrsAdminService(SettingsSurface):
     """``MrsService.admin_surface``: ``GET | PUT /_emulator/mrs/settings`` -- ``create_seconds`` and
     ``delete_seconds`` (how long a cluster is starting and terminating) and ``fail_next_create`` (a
     reason the next creation fails with: the cluster ends ``failed``, its ``errorInfo`` the reason) --
     and ``GET /_emulator/mrs/job-executions/{job_id}/log``: a job's log (the API has none)."""
 
     name = "mrs-admin"
-    signed = False
 
     def __init__(self, service: MrsService):
-        super().__init__(None)
+        super().__init__("mrs", service.settings)
         self._service = service
-
-    @operation("GET", "/_emulator/mrs/settings")
-    async def show_settings(self, request: Request, ctx: Context) -> Response:
-        return Response.json(self._service.settings.to_json())
-
-    @operation("PUT", "/_emulator/mrs/settings")
-    async def update_settings(self, request: Request, ctx: Context) -> Response:
-        try:
-            self._service.settings.update(ctx.json_object("InvalidSettings"))
-        except ValueError as exc:
-            raise ApiError(400, "InvalidSettings", str(exc)) from None
-        return Response.json(self._service.settings.to_json())
 
     @operation("GET", "/_emulator/mrs/job-executions/{job_id}/log")
     async def show_log(self, request: Request, ctx: Context, job_id: str) -> Response:

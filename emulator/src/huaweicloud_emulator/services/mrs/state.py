@@ -22,12 +22,13 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...http import ApiError
 from ...storage import Storage
+from ..lifecycle import fraction_done
+from ..records import JobTable, from_row, insert_row, marks
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mrs_clusters (
@@ -102,13 +103,16 @@ NOT_RUNNING = "0056"  # jobs cannot be submitted to a cluster in this state
 NO_SUCH_JOB = "0176"
 JOB_RUNNING_ERROR = "0183"
 
+# The job list's filters that are not a column's value: part of the name, a range of submission times.
+_JOB_FILTERS = {
+    "name": "instr(name, ?) > 0",
+    "submitted_from": "submitted >= ?",
+    "submitted_to": "submitted <= ?",
+}
+
 
 def invalid(message: str) -> ApiError:
     return ApiError(400, INVALID, f"The parameter is invalid: {message}")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
@@ -151,8 +155,7 @@ class Cluster:
         """How far the transition under way is, from 0 to 1."""
         if self.transition_started is None or self.transition_ends is None:
             return 1.0
-        span = self.transition_ends - self.transition_started
-        return 1.0 if span <= 0 else min(1.0, max(0.0, (now - self.transition_started) / span))
+        return fraction_done(self.transition_started, self.transition_ends - self.transition_started, now)
 
 
 @dataclass(frozen=True)
@@ -175,8 +178,7 @@ class Job:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
-        fields = {key: row[key] for key in cls.__dataclass_fields__ if key != "submission"}
-        return cls(**fields, submission=json.loads(row["submission"]))
+        return from_row(cls, row, "submission")
 
 
 @dataclass(frozen=True)
@@ -190,39 +192,6 @@ class SqlExecution:
     content: list[list[str | None]]
 
 
-@dataclass
-class Settings:
-    """How long a cluster takes to start and to terminate (seconds), and an injected failure."""
-
-    create_seconds: float = 1.0
-    delete_seconds: float = 1.0
-    fail_next_create: str | None = None  # the reason the next creation fails with
-
-    def update(self, changes: Mapping[str, Any]) -> None:
-        """Apply ``changes``; a wrong name or value raises ValueError and changes nothing."""
-        checked: dict[str, Any] = {}
-        for key, value in changes.items():
-            if key == "fail_next_create":
-                if value is not None and (not isinstance(value, str) or not value):
-                    raise ValueError("fail_next_create must be a non-empty reason or null")
-            elif key in ("create_seconds", "delete_seconds"):
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                    raise ValueError(f"{key} must be a number of seconds >= 0")
-                value = float(value)
-            else:
-                raise ValueError(f"unknown setting {key!r}; known: {', '.join(self.__dataclass_fields__)}")
-            checked[key] = value
-        for key, value in checked.items():
-            setattr(self, key, value)
-
-    def take_failure(self) -> str | None:
-        reason, self.fail_next_create = self.fail_next_create, None
-        return reason
-
-    def to_json(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in self.__dataclass_fields__}
-
-
 @dataclass(frozen=True)
 class NewCluster:
     name: str
@@ -232,16 +201,13 @@ class NewCluster:
     delete_when_no_steps: bool = False
 
 
-def _marks(values: tuple[str, ...] | list[str]) -> str:
-    return ", ".join("?" for _ in values)
-
-
 class MrsState:
     """Clusters, jobs and SQL executions in the metadata store. Every method blocks."""
 
     def __init__(self, storage: Storage):
         self._meta = storage.meta
         self._meta.register_schema("mrs", _SCHEMA)
+        self._jobs = JobTable(self._meta, "mrs_jobs")
 
     # Clusters ----------------------------------------------------------------------------------------
 
@@ -322,7 +288,7 @@ class MrsState:
         self.settle()
         where, params = ["project_id = ?"], [project_id]
         if states is not None:
-            where.append(f"state IN ({_marks(states)})")
+            where.append(f"state IN ({marks(states)})")
             params.extend(states)
         if name is not None:
             where.append("name = ?")
@@ -380,10 +346,7 @@ class MrsState:
                 "launcher_id": f"application_{stamp}_{used - 1:04d}",
                 "app_id": f"application_{stamp}_{used:04d}",
             }
-            db.execute(
-                f"INSERT INTO mrs_jobs ({', '.join(record)}) VALUES ({_marks(list(record))})",
-                tuple(record.values()),
-            )
+            insert_row(db, "mrs_jobs", record)
             if step is not None:
                 db.execute("UPDATE mrs_clusters SET next_step = ? WHERE id = ?", (step + 1, cluster.id))
 
@@ -391,34 +354,22 @@ class MrsState:
         return self.job(cluster.project_id, cluster.id, job["id"])
 
     def job(self, project_id: str, cluster_id: str, job_id: str) -> Job:
-        rows = self._meta.query(
-            "SELECT * FROM mrs_jobs WHERE id = ? AND project_id = ? AND cluster_id = ?",
-            (job_id, project_id, cluster_id),
-        )
-        if not rows:
+        row = self._jobs.find(job_id, project_id=project_id, cluster_id=cluster_id)
+        if row is None:
             raise ApiError(400, NO_SUCH_JOB, f"The job does not exist: {job_id}.")
-        return Job.from_row(rows[0])
+        return Job.from_row(row)
 
     def job_by_id(self, job_id: str) -> Job | None:
-        rows = self._meta.query("SELECT * FROM mrs_jobs WHERE id = ?", (job_id,))
-        return Job.from_row(rows[0]) if rows else None
+        row = self._jobs.find(job_id)
+        return None if row is None else Job.from_row(row)
 
     def update_job(self, job_id: str, only_if: tuple[str, ...], **fields: Any) -> bool:
         """Set ``fields`` if the job's state is one of ``only_if``; whether it was."""
-        assignments = ", ".join(f"{column} = ?" for column in fields)
-
-        def write(db: sqlite3.Connection) -> bool:
-            cursor = db.execute(
-                f"UPDATE mrs_jobs SET {assignments} WHERE id = ? AND state IN ({_marks(only_if)})",
-                (*fields.values(), job_id, *only_if),
-            )
-            return cursor.rowcount == 1
-
-        return bool(self._meta.write(write))
+        return self._jobs.update(job_id, only_if, fields)
 
     def active_jobs(self, cluster_id: str | None = None) -> list[Job]:
         """The jobs not over yet (of one cluster, or all)."""
-        query = f"SELECT * FROM mrs_jobs WHERE state IN ({_marks(ACTIVE_JOB)})"
+        query = f"SELECT * FROM mrs_jobs WHERE state IN ({marks(ACTIVE_JOB)})"
         params: list[Any] = list(ACTIVE_JOB)
         if cluster_id is not None:
             query, params = query + " AND cluster_id = ?", [*params, cluster_id]
@@ -427,27 +378,15 @@ class MrsState:
     def jobs(
         self, cluster_id: str, filters: dict[str, Any], ascending: bool, offset: int, limit: int
     ) -> tuple[int, list[Job]]:
-        where, params = ["cluster_id = ?"], [cluster_id]
-        for column, value in filters.items():
-            if value is None:
-                continue
-            if column == "name":
-                where.append("instr(name, ?) > 0")
-            elif column == "submitted_from":
-                where.append("submitted >= ?")
-            elif column == "submitted_to":
-                where.append("submitted <= ?")
-            else:
-                where.append(f"{column} = ?")
-            params.append(value)
-        clause = " AND ".join(where)
-        (total,) = self._meta.query(f"SELECT count(*) FROM mrs_jobs WHERE {clause}", params)[0]
         order = "ASC" if ascending else "DESC"
-        rows = self._meta.query(
-            f"SELECT * FROM mrs_jobs WHERE {clause} ORDER BY submitted {order}, id {order} LIMIT ? OFFSET ?",
-            (*params, limit, offset),
+        total, rows = self._jobs.page(
+            {"cluster_id": cluster_id, **filters},
+            _JOB_FILTERS,
+            f"submitted {order}, id {order}",
+            offset,
+            limit,
         )
-        return int(total), [Job.from_row(row) for row in rows]
+        return total, [Job.from_row(row) for row in rows]
 
     def delete_jobs(self, project_id: str, cluster_id: str, job_ids: list[str]) -> None:
         """Forget ended jobs; an unknown or active one raises the cloud's error, and nothing is deleted."""
@@ -478,8 +417,4 @@ class MrsState:
 
     def sql(self, cluster_id: str, sql_id: str) -> SqlExecution | None:
         rows = self._meta.query("SELECT * FROM mrs_sql WHERE id = ? AND cluster_id = ?", (sql_id, cluster_id))
-        if not rows:
-            return None
-        row = rows[0]
-        fields = {key: row[key] for key in SqlExecution.__dataclass_fields__ if key != "content"}
-        return SqlExecution(**fields, content=json.loads(row["content"]))
+        return from_row(SqlExecution, rows[0], "content") if rows else None
