@@ -1,5 +1,5 @@
 import groovy.json.JsonOutput
-import groovy.json.JsonSlurper
+import groovy.json.JsonSlurperClassic
 
 // The core Jenkins steps the library may use, done for real on this machine: sh runs /bin/sh in the
 // workspace with the build's environment, withEnv and withCredentials change that environment for their
@@ -99,7 +99,7 @@ class CoreSteps {
 
     Object readJSON(Map args) {
         String text = args.containsKey('file') ? new File(workspace, args.file).getText('UTF-8') : args.text
-        return new JsonSlurper().parseText(text)  // plain Maps and Lists, as with returnPojo: true
+        return new JsonSlurperClassic().parseText(text)  // plain Maps and Lists, as with returnPojo: true
     }
 
     Object writeJSON(Map args) {

@@ -1,5 +1,5 @@
 import groovy.json.JsonOutput
-import groovy.json.JsonSlurper
+import groovy.json.JsonSlurperClassic
 import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.runtime.InvokerHelper
 
@@ -44,7 +44,9 @@ Map<String, Class> vars = new TreeMap<String, Class>()
 new File(options.library).listFiles().findAll { it.name.endsWith('.groovy') }.each { File file ->
     vars[file.name - '.groovy'] = loader.parseClass(file)
 }
-Map<String, Map> credentials = new JsonSlurper().parse(new File(options.credentials), 'UTF-8')
+// JsonSlurperClassic: plain maps, safe to read from the builds running in parallel (JsonSlurper's lazy
+// maps are not: they failed with "this.keys is null" under load).
+Map<String, Map> credentials = new JsonSlurperClassic().parse(new File(options.credentials), 'UTF-8')
 
 // Compiled one after another; run --parallel N at a time (default 1), each in its own build.
 Map<String, Class> builds = new LinkedHashMap<String, Class>()
@@ -94,7 +96,7 @@ Map build(String name, Class jenkinsfile, Map<String, Class> vars, Map<String, M
 // What a Jenkinsfile gave, as JSON can hold it (its text when JSON cannot).
 Object jsonable(Object value) {
     try {
-        return new JsonSlurper().parseText(JsonOutput.toJson([value]))[0]
+        return new JsonSlurperClassic().parseText(JsonOutput.toJson([value]))[0]
     } catch (Exception ignored) {
         return String.valueOf(value)
     }
