@@ -37,7 +37,7 @@ from typing import Any
 from ..account import Account
 from ..http import ApiError, Request, Response
 from ..storage import Storage
-from .base import Context, RestService, operation
+from .base import Context, RestService, operation, require_project
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS csms_secrets (
@@ -471,14 +471,7 @@ class CsmsService(RestService):
         self._state = CsmsState(storage)
 
     def _project(self, project_id: str) -> str:
-        if self._account.project_by_id(project_id) is None:
-            raise ApiError(
-                401,
-                "APIGW.0301",
-                f"Incorrect IAM authentication information: project {project_id} does not belong to "
-                f"domain {self._account.domain_name}",
-            )
-        return project_id
+        return require_project(self._account, project_id).id
 
     @operation("POST", "/v1/{project_id}/secrets")
     async def create_secret(self, request: Request, ctx: Context, project_id: str) -> Response:

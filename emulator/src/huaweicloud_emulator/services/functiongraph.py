@@ -57,7 +57,7 @@ from typing import Any
 from ..account import Account, Project
 from ..http import ApiError, Request, Response
 from ..storage import Storage
-from .base import Context, RestService, operation
+from .base import Context, RestService, operation, require_project
 from .functiongraph_runtime import (
     CodeError,
     FunctionSpec,
@@ -613,15 +613,7 @@ class FunctionGraphService(RestService):
         self.runtime.close()
 
     def _project(self, project_id: str) -> Project:
-        project = self._account.project_by_id(project_id)
-        if project is None:
-            raise ApiError(
-                401,
-                "APIGW.0301",
-                f"Incorrect IAM authentication information: project {project_id} does not belong to "
-                f"domain {self._account.domain_name}",
-            )
-        return project
+        return require_project(self._account, project_id)
 
     async def _function(self, project: Project, urn: str) -> tuple[FunctionRef, sqlite3.Row]:
         ref = parse_urn(urn, project)
