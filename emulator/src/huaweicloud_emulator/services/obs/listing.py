@@ -148,6 +148,25 @@ def _encode_token(key: bytes) -> str:
     return base64.urlsafe_b64encode(key).decode("ascii").rstrip("=")
 
 
+async def _object_entries(
+    call: Call, prefix: str, delimiter: str, marker: Cursor | None, max_keys: int
+) -> tuple[Bucket, list[Entry[ObjectRecord]], bool]:
+    """The bucket, and one page of its objects and common prefixes (the listings of objects and of their
+    versions walk the same keys)."""
+    bucket = await asyncio.to_thread(call.backend.state.require_bucket, call.bucket)
+    entries, truncated = await asyncio.to_thread(
+        paginate,
+        _object_fetch(call),
+        _key_of,
+        _no_tie,
+        prefix=prefix.encode("utf-8"),
+        delimiter=delimiter.encode("utf-8"),
+        marker=marker,
+        max_items=max_keys,
+    )
+    return bucket, entries, truncated
+
+
 async def list_objects(call: Call) -> Response:
     """GET /bucket: ListObjects (v1), or ListObjectsV2 with ``list-type=2``."""
     query = call.query
@@ -167,17 +186,7 @@ async def list_objects(call: Call) -> Response:
         start = marker_text.encode("utf-8")
     marker = Cursor(start, False) if start else None
 
-    bucket = await asyncio.to_thread(call.backend.state.require_bucket, call.bucket)
-    entries, truncated = await asyncio.to_thread(
-        paginate,
-        _object_fetch(call),
-        _key_of,
-        _no_tie,
-        prefix=prefix.encode("utf-8"),
-        delimiter=delimiter.encode("utf-8"),
-        marker=marker,
-        max_items=max_keys,
-    )
+    bucket, entries, truncated = await _object_entries(call, prefix, delimiter, marker, max_keys)
 
     root = element("ListBucketResult", call.namespace)
     add_all(root, [("Name", call.bucket), ("Prefix", encode(prefix))])
@@ -247,17 +256,7 @@ async def list_object_versions(call: Call) -> Response:
         )
     # Each key has one version: after its version (null) or after the key, the walk resumes past it.
     marker = Cursor(key_marker.encode("utf-8"), False) if key_marker else None
-    bucket = await asyncio.to_thread(call.backend.state.require_bucket, call.bucket)
-    entries, truncated = await asyncio.to_thread(
-        paginate,
-        _object_fetch(call),
-        _key_of,
-        _no_tie,
-        prefix=prefix.encode("utf-8"),
-        delimiter=delimiter.encode("utf-8"),
-        marker=marker,
-        max_items=max_keys,
-    )
+    bucket, entries, truncated = await _object_entries(call, prefix, delimiter, marker, max_keys)
     root = element("ListVersionsResult", call.namespace)
     add_all(
         root,
