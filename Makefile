@@ -9,7 +9,7 @@ export UV_LINK_MODE ?= copy
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help env lint typecheck test test-fast demo bench bench-quick bench-dli bench-dws clean groovy bench-cli
+.PHONY: help env lint typecheck test test-fast demo bench bench-quick bench-dli bench-dws clean system-packages bench-cli
 
 help:
 	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
@@ -30,12 +30,16 @@ $(CURDIR)/.tools/bin/uv:
 
 env: .venv/.synced
 
-# The Jenkins library's tests (toolkit/tests/test_cli_jenkins.py) run Debian's groovy on the machine's Java;
-# installed here when missing and possible, else those tests fail naming the package.
-groovy:
-	@command -v groovy >/dev/null || \
-	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq groovy >/dev/null; } || \
-	  echo "env: groovy is not installed (apt-get install groovy): the Jenkins library tests will fail"
+# Debian packages some tests drive for real: groovy (the Jenkins library, on the machine's Java), chromium
+# (the emulator console in a headless browser) and redis-server (the CeleryExecutor's broker). Installed
+# here when missing and possible; otherwise the tests that need one fail naming the package.
+SYSTEM_PACKAGES := groovy chromium redis-server
+system-packages:
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || echo $$p; done)"; \
+	[ -z "$$missing" ] || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } || \
+	  echo "env: not installed: $$missing (apt-get install $$missing): the tests that need them will fail"
 
 lint: env
 	$(RUN) ruff check .
@@ -43,11 +47,11 @@ lint: env
 typecheck: env
 	$(RUN) mypy
 
-test: lint typecheck groovy
+test: lint typecheck system-packages
 	$(RUN) pytest
 
 # The tests without lint and type checks, e.g. `make test-fast ARGS="-k obs -x"`.
-test-fast: env groovy
+test-fast: env system-packages
 	$(RUN) pytest $(ARGS)
 
 demo: env
