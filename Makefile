@@ -9,10 +9,11 @@ export UV_LINK_MODE ?= copy
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help env lint typecheck test test-fast demo bench bench-quick bench-dli bench-dws clean system-packages bench-cli
+.PHONY: help env lint typecheck test test-fast demo up bench bench-quick bench-dli bench-dws clean system-packages bench-cli
 
 help:
 	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
+	@echo "make up     - the emulator and Airflow (UI, scheduler, triggerer) with every example DAG; Ctrl-C stops"
 	@echo "make test   - lint, type checks and the whole test suite"
 	@echo "make bench  - benchmarks against their peers (1 GiB objects; about half an hour)"
 	@echo "make bench-dli - DLI SQL on the emulator vs DuckDB and Spark local (ARGS=--quick: 1M rows)"
@@ -56,6 +57,10 @@ test-fast: env system-packages
 
 demo: env
 	$(RUN) python examples/demo.py
+
+# State is kept in .demo/up between runs; `make up ARGS=--fresh` starts from nothing.
+up: env
+	$(RUN) python examples/up.py $(ARGS)
 
 # Benchmarks print a table of ratios against peers measured in the same run (bench/README.md).
 # wrk and curl drive the server-side rows; without them bench/rawhttp.py does (the row names its driver).
