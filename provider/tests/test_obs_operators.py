@@ -3,6 +3,8 @@ example DAG end to end with `airflow dags test`."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
 import threading
 import time
@@ -13,23 +15,28 @@ import pytest
 from airflow.sdk.exceptions import AirflowException
 from provider_fixtures import emulator_connection
 
-from airflow_huaweicloud.hooks.obs import OBSHook
+from airflow_huaweicloud.hooks.obs import OBSHook, _copy_problem
 from airflow_huaweicloud.operators.obs import (
     OBSCopyObjectOperator,
     OBSCreateBucketOperator,
     OBSCreateObjectOperator,
     OBSDeleteBucketOperator,
     OBSDeleteBucketTaggingOperator,
+    OBSDeleteObjectOperator,
     OBSDeleteObjectsOperator,
     OBSFileTransformOperator,
     OBSGetBucketTaggingOperator,
+    OBSGetObjectOperator,
+    OBSListBucketsOperator,
     OBSListOperator,
     OBSListPrefixesOperator,
+    OBSMoveObjectOperator,
     OBSPutBucketTaggingOperator,
 )
 from airflow_huaweicloud.testing import AirflowSandbox
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
+from huaweicloud_toolkit.obs import ObjectMetadata
 
 CONTEXT: dict = {}
 
@@ -50,6 +57,14 @@ def test_template_fields() -> None:
         "to_datetime",
     }
     assert set(OBSListOperator.template_fields) == {"bucket", "prefix", "delimiter"}
+    assert set(OBSGetObjectOperator.template_fields) == {"object_key", "bucket_name", "download_path"}
+    assert set(OBSMoveObjectOperator.template_fields) == {
+        "source_object_key",
+        "dest_object_key",
+        "source_bucket_name",
+        "dest_bucket_name",
+    }
+    assert set(OBSDeleteObjectOperator.template_fields) == {"object_key", "bucket_name"}
 
 
 def test_create_and_delete_bucket_are_idempotent(hook: OBSHook) -> None:
@@ -146,6 +161,130 @@ def test_delete_objects_by_last_modified(hook: OBSHook, bucket: str) -> None:
     assert deleted == 1 and hook.list_keys(bucket) == ["new"]
     later = datetime.now(UTC) + timedelta(hours=1)
     assert OBSDeleteObjectsOperator(task_id="d", bucket=bucket, from_datetime=later).execute(CONTEXT) == 0
+
+
+def test_list_buckets_returns_their_names(hook: OBSHook, bucket: str) -> None:
+    other = f"ops-{uuid.uuid4().hex[:12]}"
+    hook.create_bucket(other)
+    names = OBSListBucketsOperator(task_id="l").execute(CONTEXT)
+    assert {bucket, other} <= set(names)
+    assert all(isinstance(name, str) for name in names)
+    hook.delete_bucket(other)
+    assert other not in OBSListBucketsOperator(task_id="l").execute(CONTEXT)
+
+
+def test_get_object_as_text(hook: OBSHook, bucket: str) -> None:
+    hook.load_string("día 1: ok\n", "logs/a.txt", bucket)
+    assert (
+        OBSGetObjectOperator(task_id="g", object_key="logs/a.txt", bucket_name=bucket).execute(CONTEXT)
+        == "día 1: ok\n"
+    )
+    hook.load_bytes("día".encode("latin-1"), "latin.txt", bucket)
+    got = OBSGetObjectOperator(task_id="g", object_key=f"obs://{bucket}/latin.txt", encoding="latin-1")
+    assert got.execute(CONTEXT) == "día"
+    with pytest.raises(AirflowException, match=r"latin\.txt is not utf-8 text.*give download_path"):
+        OBSGetObjectOperator(task_id="g", object_key=f"obs://{bucket}/latin.txt").execute(CONTEXT)
+    with pytest.raises(HuaweiCloudError) as missing:
+        OBSGetObjectOperator(task_id="g", object_key=f"obs://{bucket}/missing").execute(CONTEXT)
+    assert missing.value.code == "NoSuchKey"
+
+
+def test_get_object_refuses_what_is_too_large_for_xcom(hook: OBSHook, bucket: str) -> None:
+    hook.load_bytes(b"x" * 2048, "big.txt", bucket)
+    small = OBSGetObjectOperator(task_id="g", object_key=f"obs://{bucket}/big.txt", max_bytes=2047)
+    with pytest.raises(AirflowException, match=r"big\.txt has 2048 bytes, more than max_bytes=2047"):
+        small.execute(CONTEXT)
+    exact = OBSGetObjectOperator(task_id="g", object_key=f"obs://{bucket}/big.txt", max_bytes=2048)
+    assert exact.execute(CONTEXT) == "x" * 2048
+
+
+def test_get_object_to_a_local_file(hook: OBSHook, bucket: str, tmp_path) -> None:
+    payload = os.urandom(3 << 20)  # binary and above max_bytes: fine for a file
+    hook.load_bytes(payload, "blob.bin", bucket)
+    target = tmp_path / "out" / "day=1" / "blob.bin"  # its directories are created
+    get = OBSGetObjectOperator(
+        task_id="g", object_key="blob.bin", bucket_name=bucket, download_path=str(target)
+    )
+    assert get.execute(CONTEXT) == str(target) and target.read_bytes() == payload
+    hook.load_bytes(b"second version", "blob.bin", bucket, replace=True)
+    assert get.execute(CONTEXT) == str(target) and target.read_bytes() == b"second version"  # replaced
+
+
+def test_move_object_within_and_across_buckets(hook: OBSHook, bucket: str) -> None:
+    other = f"ops-{uuid.uuid4().hex[:12]}"
+    hook.create_bucket(other)
+    hook.load_bytes(b"orders\n1,2\n", "in/orders.csv", bucket, metadata={"source": "shop"})
+    url = OBSMoveObjectOperator(
+        task_id="m",
+        source_object_key="in/orders.csv",
+        dest_object_key="done/orders.csv",
+        dest_bucket_name=bucket,
+    ).execute(CONTEXT)  # the source bucket defaults to the destination's
+    assert url == f"obs://{bucket}/done/orders.csv"
+    assert not hook.check_for_key("in/orders.csv", bucket)
+    assert hook.get_bytes("done/orders.csv", bucket) == b"orders\n1,2\n"
+    assert hook.head_object("done/orders.csv", bucket)["Metadata"] == {"source": "shop"}  # type: ignore[index]
+
+    url = OBSMoveObjectOperator(
+        task_id="m",
+        source_object_key=f"obs://{bucket}/done/orders.csv",
+        dest_object_key=f"obs://{other}/o.csv",
+    ).execute(CONTEXT)
+    assert url == f"obs://{other}/o.csv"
+    assert hook.list_keys(bucket) == []
+    assert hook.get_bytes("o.csv", other) == b"orders\n1,2\n"
+
+    # Onto itself: nothing to do, nothing lost.
+    OBSMoveObjectOperator(
+        task_id="m", source_object_key="o.csv", dest_object_key="o.csv", dest_bucket_name=other
+    ).execute(CONTEXT)
+    assert hook.get_bytes("o.csv", other) == b"orders\n1,2\n"
+    # A missing source fails before anything is written.
+    with pytest.raises(HuaweiCloudError) as missing:
+        OBSMoveObjectOperator(
+            task_id="m", source_object_key="gone.csv", dest_object_key="x.csv", dest_bucket_name=other
+        ).execute(CONTEXT)
+    assert missing.value.code == "NoSuchKey" and not hook.check_for_key("x.csv", other)
+    hook.delete_bucket(other, force_delete=True)
+
+
+def test_move_object_uploaded_in_parts(connect, emulator: EmulatorProcess, bucket: str) -> None:
+    parts = connect(emulator, transfer_config={"multipart_threshold": 256 << 10, "part_size": 128 << 10})
+    payload = os.urandom(600 << 10)
+    parts.load_bytes(payload, "big.bin", bucket)
+    assert parts.last_upload.parts == 5
+    OBSMoveObjectOperator(
+        task_id="m", source_object_key=f"obs://{bucket}/big.bin", dest_object_key=f"obs://{bucket}/moved.bin"
+    ).execute(CONTEXT)
+    assert parts.list_keys(bucket) == ["moved.bin"]
+    assert hashlib.sha256(parts.get_bytes("moved.bin", bucket)).digest() == hashlib.sha256(payload).digest()
+
+
+def test_a_copy_that_differs_from_its_source_is_not_verified() -> None:
+    def meta(size: int, etag: str) -> ObjectMetadata:
+        return ObjectMetadata(bucket="b", key="k", size=size, etag=etag, last_modified=None)
+
+    source = meta(10, "0" * 32)
+    assert _copy_problem(source, meta(10, "0" * 32)) is None
+    assert _copy_problem(source, None) == "the copy is missing"
+    assert _copy_problem(source, meta(9, "0" * 32)) == "the copy has 9 bytes, the source 10"
+    assert _copy_problem(source, meta(10, "1" * 32)) == f"the copy has ETag {'1' * 32}, the source {'0' * 32}"
+    # A copy of an object uploaded in parts may get a plain MD5 ETag: only the size can be compared.
+    assert _copy_problem(meta(10, "abc-3"), meta(10, "1" * 32)) is None
+
+
+def test_delete_object_is_idempotent(hook: OBSHook, bucket: str) -> None:
+    hook.load_string("x", "a/b.txt", bucket)
+    hook.load_string("y", "a/c.txt", bucket)
+    delete = OBSDeleteObjectOperator(task_id="d", object_key="a/b.txt", bucket_name=bucket)
+    assert delete.execute(CONTEXT) is True
+    assert hook.list_keys(bucket) == ["a/c.txt"]
+    assert delete.execute(CONTEXT) is False  # gone already: not an error
+    assert OBSDeleteObjectOperator(task_id="d", object_key=f"obs://{bucket}/a/c.txt").execute(CONTEXT) is True
+    assert hook.list_keys(bucket) == []
+    with pytest.raises(HuaweiCloudError) as no_bucket:
+        OBSDeleteObjectOperator(task_id="d", object_key=f"obs://no-{bucket}/a").execute(CONTEXT)
+    assert no_bucket.value.code == "NoSuchBucket"
 
 
 UPPERCASE = (

@@ -18,7 +18,12 @@ from smn_subscriber import running_subscriber
 
 from airflow_huaweicloud.hooks.smn import SMNHook
 from airflow_huaweicloud.notifications.smn import SMNNotifier, send_smn_notification
-from airflow_huaweicloud.operators.smn import SMNPublishOperator
+from airflow_huaweicloud.operators.smn import (
+    SMNPublishJsonMessageOperator,
+    SMNPublishMessageTemplateOperator,
+    SMNPublishOperator,
+    SMNPublishTextMessageOperator,
+)
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
 from huaweicloud_toolkit.retry import is_unsent_error
@@ -83,8 +88,13 @@ def test_subscribe_and_list_subscriptions(hook: SMNHook, emulator: EmulatorProce
     mail = hook.subscribe(topic, "email", "dev@example.com")
     assert hook.subscribe(topic, "email", "dev@example.com") == mail
     listed = {s["subscription_urn"]: s for s in hook.list_subscriptions(topic)}
-    assert listed[webhook] == {"subscription_urn": webhook, "protocol": "http", "endpoint": endpoint.url,
-                               "remark": "ops webhook", "status": 1}
+    assert listed[webhook] == {
+        "subscription_urn": webhook,
+        "protocol": "http",
+        "endpoint": endpoint.url,
+        "remark": "ops webhook",
+        "status": 1,
+    }
     assert (listed[mail]["protocol"], listed[mail]["status"]) == ("email", 0)
 
 
@@ -97,7 +107,9 @@ def test_publish_text_reaches_an_http_subscriber(hook: SMNHook) -> None:
         [got] = endpoint.wait_for(lambda r: r.type == "Notification")
     assert re.fullmatch(r"[0-9a-f]{32}", message_id)
     assert (got.body["message_id"], got.body["message"], got.body["subject"]) == (
-        message_id, "nightly load done", "ETL"
+        message_id,
+        "nightly load done",
+        "ETL",
     )
 
 
@@ -109,8 +121,9 @@ def test_publish_structure_and_template(hook: SMNHook, emulator: EmulatorProcess
     from huaweicloudsdksmn.v2 import CreateMessageTemplateRequest, CreateMessageTemplateRequestBody
 
     name = unique("tpl")
-    body = CreateMessageTemplateRequestBody(message_template_name=name, protocol="default",
-                                            content="Job {job} ended in {seconds}s.")
+    body = CreateMessageTemplateRequestBody(
+        message_template_name=name, protocol="default", content="Job {job} ended in {seconds}s."
+    )
     hook.client.create_message_template(CreateMessageTemplateRequest(body=body))
     templated = hook.publish(topic, template_name=name, tags={"job": "orders", "seconds": 42})
     [entry] = outbox(emulator, message_id=templated)
@@ -162,15 +175,20 @@ def test_publish_is_retried_only_when_smn_surely_did_not_act(
     assert hook.create_topic("retries") == topic
 
 
-def test_what_counts_asis_unsent_error(fresh_emulator: EmulatorProcess) -> None:
+def test_what_counts_as_an_unsent_error(fresh_emulator: EmulatorProcess) -> None:
     """The retry predicate on what the SDK really raises: refused (not sent) vs dropped (maybe sent)."""
     from huaweicloudsdksmn.v2 import ListTopicsRequest, SmnClient
 
     from huaweicloud_toolkit import Session
 
     def sdk_error(base_url: str) -> BaseException:
-        session = Session(access_key=fresh_emulator.access_key, secret_key=fresh_emulator.secret_key,
-                          region=REGION, project_id="0" * 32, endpoint=base_url)
+        session = Session(
+            access_key=fresh_emulator.access_key,
+            secret_key=fresh_emulator.secret_key,
+            region=REGION,
+            project_id="0" * 32,
+            endpoint=base_url,
+        )
         with pytest.raises(Exception) as raised:
             session.client(SmnClient, "smn").list_topics(ListTopicsRequest())
         return raised.value
@@ -190,15 +208,23 @@ def test_operator_publishes_and_returns_the_message_id(
     hook: SMNHook, emulator: EmulatorProcess, mailbox
 ) -> None:
     topic, subscription = mailbox
-    operator = SMNPublishOperator(task_id="announce", topic_urn=topic, message="report ready",
-                                  subject="Daily report")
+    operator = SMNPublishOperator(
+        task_id="announce", topic_urn=topic, message="report ready", subject="Daily report"
+    )
     message_id = operator.execute(context={})  # type: ignore[arg-type]
     [entry] = outbox(emulator, message_id=message_id)
     assert (entry["subscription_urn"], entry["subject"], entry["message"]) == (
-        subscription, "Daily report", "report ready"
+        subscription,
+        "Daily report",
+        "report ready",
     )
     assert set(SMNPublishOperator.template_fields) == {
-        "topic_urn", "message", "subject", "message_structure", "tags", "template_name"
+        "topic_urn",
+        "message",
+        "subject",
+        "message_structure",
+        "tags",
+        "template_name",
     }
 
 
@@ -206,10 +232,113 @@ def test_operator_refuses_ambiguous_messages_at_parse_time() -> None:
     with pytest.raises(ValueError, match="exactly one"):
         SMNPublishOperator(task_id="none", topic_urn="urn:smn:x:y:z")
     with pytest.raises(ValueError, match="exactly one"):
-        SMNPublishOperator(task_id="two", topic_urn="urn:smn:x:y:z", message="a",
-                           message_structure={"default": "b"})
+        SMNPublishOperator(
+            task_id="two", topic_urn="urn:smn:x:y:z", message="a", message_structure={"default": "b"}
+        )
     # A templated structure is only checked once rendered.
     SMNPublishOperator(task_id="later", topic_urn="urn:smn:x:y:z", message_structure="{{ var.json.alert }}")
+
+
+@pytest.fixture
+def webhook_and_mailbox(hook: SMNHook, mailbox):
+    """``(topic URN, subscriber)``: the mailbox's topic with a confirmed HTTP subscriber as well."""
+    topic, _ = mailbox
+    with running_subscriber() as endpoint:
+        hook.subscribe(topic, "http", endpoint.url)
+        endpoint.wait_for(lambda r: r.type == "SubscriptionConfirmation")
+        yield topic, endpoint
+
+
+def delivered(emulator: EmulatorProcess, endpoint: Any, message_id: str) -> tuple[Any, dict[str, Any]]:
+    """What the HTTP subscriber received, and the e-mail entry of the outbox, for the message."""
+    [pushed] = endpoint.wait_for(lambda r: r.type == "Notification" and r.body["message_id"] == message_id)
+    [mail] = outbox(emulator, message_id=message_id, protocol="email")
+    return pushed.body, mail
+
+
+def test_text_message_operator_keeps_the_old_parameters(
+    emulator: EmulatorProcess, webhook_and_mailbox
+) -> None:
+    topic, endpoint = webhook_and_mailbox
+    operator = SMNPublishTextMessageOperator(
+        task_id="text", topic_urn=topic, message="load finished", email_subject="ETL", region=REGION
+    )
+    pushed, mail = delivered(emulator, endpoint, operator.execute(context={}))  # type: ignore[arg-type]
+    assert (pushed["message"], pushed["subject"]) == ("load finished", "ETL")
+    assert (mail["message"], mail["subject"]) == ("load finished", "ETL")
+
+
+def test_json_message_operator_sends_each_protocol_its_text(
+    emulator: EmulatorProcess, webhook_and_mailbox
+) -> None:
+    topic, endpoint = webhook_and_mailbox
+    operator = SMNPublishJsonMessageOperator(
+        task_id="json",
+        topic_urn=topic,
+        default="fallback",
+        email_body="Dear on-call, {{ params.x }}",
+        sms="short",
+        email_subject="Nightly",
+        params={"x": "all green"},
+    )
+    assert operator.message_structure == {
+        "default": "fallback",
+        "sms": "short",
+        "email": "Dear on-call, {{ params.x }}",
+    }
+    operator.render_template_fields({"params": {"x": "all green"}})
+    pushed, mail = delivered(emulator, endpoint, operator.execute(context={}))  # type: ignore[arg-type]
+    assert pushed["message"] == "fallback"  # no http text: the default
+    assert (mail["message"], mail["subject"]) == ("Dear on-call, all green", "Nightly")
+    with_http = SMNPublishJsonMessageOperator(
+        task_id="json", topic_urn=topic, default="d", http='{"ok": true}'
+    )
+    pushed, mail = delivered(emulator, endpoint, with_http.execute(context={}))  # type: ignore[arg-type]
+    assert (pushed["message"], mail["message"]) == ('{"ok": true}', "d")
+
+
+def test_message_template_operator_fills_the_template(
+    hook: SMNHook, emulator: EmulatorProcess, webhook_and_mailbox
+) -> None:
+    from huaweicloudsdksmn.v2 import CreateMessageTemplateRequest, CreateMessageTemplateRequestBody
+
+    topic, endpoint = webhook_and_mailbox
+    name = unique("job_done")
+    for protocol, content in (("default", "{job}: {state}"), ("email", "Job {job} ended {state}.")):
+        body = CreateMessageTemplateRequestBody(
+            message_template_name=name, protocol=protocol, content=content
+        )
+        hook.client.create_message_template(CreateMessageTemplateRequest(body=body))
+    operator = SMNPublishMessageTemplateOperator(
+        task_id="tpl",
+        topic_urn=topic,
+        template_name=name,
+        tags={"job": "orders", "state": "ok"},
+        email_subject="Job report",
+    )
+    pushed, mail = delivered(emulator, endpoint, operator.execute(context={}))  # type: ignore[arg-type]
+    assert pushed["message"] == "orders: ok"
+    assert (mail["message"], mail["subject"]) == ("Job orders ended ok.", "Job report")
+    missing = SMNPublishMessageTemplateOperator(
+        task_id="tpl", topic_urn=topic, template_name=unique("no"), tags={}
+    )
+    with pytest.raises(HuaweiCloudError) as failed:
+        missing.execute(context={})  # type: ignore[arg-type]
+    assert failed.value.status == 404
+
+
+def test_old_operators_are_variants_of_the_publish_operator() -> None:
+    """One code path: each is an SMNPublishOperator, with its templated fields."""
+    for variant in (
+        SMNPublishTextMessageOperator,
+        SMNPublishJsonMessageOperator,
+        SMNPublishMessageTemplateOperator,
+    ):
+        assert issubclass(variant, SMNPublishOperator)
+        assert variant.execute is SMNPublishOperator.execute
+        assert variant.template_fields == SMNPublishOperator.template_fields
+    with pytest.raises(TypeError, match="default"):
+        SMNPublishJsonMessageOperator(task_id="j", topic_urn="urn:smn:x:y:z")  # type: ignore[call-arg]
 
 
 # Notifier ---------------------------------------------------------------------------------------------
@@ -219,10 +348,24 @@ LOG_URL = "http://airflow.local/dags/sales/runs/manual__2026-01-01/tasks/load?tr
 
 
 def task_context(**overrides: Any) -> dict[str, Any]:
-    ti = SimpleNamespace(dag_id="sales", task_id="load", run_id="manual__2026-01-01", try_number=2,
-                         max_tries=3, map_index=-1, state="failed", log_url=LOG_URL)
-    return {"dag": DAG(dag_id="sales", schedule=None), "ti": ti, "task_instance": ti,
-            "run_id": "manual__2026-01-01", "exception": RuntimeError("disk full"), **overrides}
+    ti = SimpleNamespace(
+        dag_id="sales",
+        task_id="load",
+        run_id="manual__2026-01-01",
+        try_number=2,
+        max_tries=3,
+        map_index=-1,
+        state="failed",
+        log_url=LOG_URL,
+    )
+    return {
+        "dag": DAG(dag_id="sales", schedule=None),
+        "ti": ti,
+        "task_instance": ti,
+        "run_id": "manual__2026-01-01",
+        "exception": RuntimeError("disk full"),
+        **overrides,
+    }
 
 
 def test_notifier_default_alert_names_dag_task_run_try_and_log(emulator: EmulatorProcess, mailbox) -> None:
@@ -232,17 +375,25 @@ def test_notifier_default_alert_names_dag_task_run_try_and_log(emulator: Emulato
     assert entry["subject"] == "Airflow: sales.load failed"
     lines = entry["message"].splitlines()
     assert lines[0] == "sales.load failed."
-    assert {"DAG: sales", "Task: load", "Run: manual__2026-01-01", "Try: 2 of 4",
-            "Exception: RuntimeError: disk full",
-            f"Log: {LOG_URL}"} <= set(lines)
+    assert {
+        "DAG: sales",
+        "Task: load",
+        "Run: manual__2026-01-01",
+        "Try: 2 of 4",
+        "Exception: RuntimeError: disk full",
+        f"Log: {LOG_URL}",
+    } <= set(lines)
 
 
 def test_notifier_templates_and_dag_level_context(emulator: EmulatorProcess, mailbox) -> None:
     topic, _ = mailbox
     notifier = send_smn_notification(topic_urn="{{ params.topic }}", message="Run {{ run_id }} is over")
     notifier(task_context(params={"topic": topic}))
-    dag_level = {"dag": DAG(dag_id="sales", schedule=None), "run_id": "scheduled__x",
-                 "reason": "task_failure"}
+    dag_level = {
+        "dag": DAG(dag_id="sales", schedule=None),
+        "run_id": "scheduled__x",
+        "reason": "task_failure",
+    }
     SMNNotifier(topic_urn=topic)(dag_level)
     by_message = {e["message"]: e for e in outbox(emulator, topic_urn=topic, type="Notification")}
     assert by_message["Run manual__2026-01-01 is over"]["subject"] == "Airflow: sales.load failed"

@@ -795,16 +795,33 @@ class OBSHook(HuaweiCloudBaseHook):
         source_bucket_name: str | None = None,
         dest_bucket_name: str | None = None,
     ) -> str:
-        """Copy the object to the destination, then delete the source; returns the copy's ETag."""
+        """Copy the object to the destination, then delete the source; returns the copy's ETag.
+
+        The source is deleted only once the copy is verified: the destination must have the source's
+        size (and, for an object not uploaded in parts, its ETag, the content's MD5), and the source must
+        still be the object that was copied (same ETag). Otherwise ``HuaweiCloudError`` (code
+        ``MoveNotVerified``) is raised and both objects are left as they are. Moving an object onto
+        itself does nothing.
+        """
         source_bucket, source_key = get_obs_bucket_key(
             source_bucket_name, source_bucket_key, "source_bucket_name", "source_bucket_key"
         )
         dest_bucket, dest_key = get_obs_bucket_key(
             dest_bucket_name, dest_bucket_key, "dest_bucket_name", "dest_bucket_key"
         )
+        source = self.get_key(source_key, source_bucket)
+        if (source_bucket, source_key) == (dest_bucket, dest_key):
+            return source.etag
         etag = self.copy_object(source_key, dest_key, source_bucket, dest_bucket)
-        if (source_bucket, source_key) != (dest_bucket, dest_key):
-            self.delete_objects(source_bucket, [source_key])
+        problem = _copy_problem(source, self._head(dest_key, dest_bucket))
+        if problem is None:
+            # A source rewritten since it was copied must not be lost with the delete.
+            now = self._head(source_key, source_bucket)
+            if now is not None and now.etag != source.etag:
+                problem = f"the source changed meanwhile: ETag {now.etag}, copied {source.etag}"
+        if problem is not None:
+            raise _move_not_verified(source, problem)
+        self.delete_objects(source_bucket, [source_key])
         return etag
 
     def delete_objects(self, bucket: str, keys: str | Iterable[str]) -> int:
@@ -852,6 +869,29 @@ class OBSHook(HuaweiCloudBaseHook):
         return presigned_url(
             self.session, bucket_name, key, method=method, expires_in=expires_in, headers=headers
         )
+
+
+def _copy_problem(source: ObjectMetadata, copy: ObjectMetadata | None) -> str | None:
+    """What is wrong with the copy of ``source``, if anything: it must have the same size and, unless the
+    source was uploaded in parts (a copy of which may get a new ETag), the same ETag (content MD5)."""
+    if copy is None:
+        return "the copy is missing"
+    if copy.size != source.size:
+        return f"the copy has {copy.size} bytes, the source {source.size}"
+    if not source.is_multipart and copy.etag != source.etag:
+        return f"the copy has ETag {copy.etag}, the source {source.etag}"
+    return None
+
+
+def _move_not_verified(source: ObjectMetadata, problem: str) -> Exception:
+    from huaweicloud_toolkit.errors import HuaweiCloudError
+
+    return HuaweiCloudError(
+        f"move of obs://{source.bucket}/{source.key} not verified ({problem}): the source was not deleted",
+        code="MoveNotVerified",
+        service="obs",
+        operation="move",
+    )
 
 
 def _fnmatch(key: str, pattern: str) -> bool:

@@ -13,14 +13,20 @@ from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook
 from huaweicloud_toolkit.retry import is_unsent_error
 
 
-# What the transport says when the connection was never made, so the request was never sent.
 def check_message_form(
     message: Any = None, message_structure: Any = None, template_name: Any = None, tags: Any = None
 ) -> None:
     """ValueError unless exactly one of the three ways SMN accepts a message is given (and ``tags``
     only with a template)."""
-    given = [name for name, value in (("message", message), ("message_structure", message_structure),
-                                      ("template_name", template_name)) if value is not None]
+    given = [
+        name
+        for name, value in (
+            ("message", message),
+            ("message_structure", message_structure),
+            ("template_name", template_name),
+        )
+        if value is not None
+    ]
     if len(given) != 1:
         raise ValueError(
             "give exactly one of message, message_structure or template_name"
@@ -148,8 +154,9 @@ class SMNHook(HuaweiCloudBaseHook):
         """
         from huaweicloudsdksmn.v2 import PublishMessageRequest, PublishMessageRequestBody
 
-        body = PublishMessageRequestBody(subject=subject, **message_fields(message, message_structure,
-                                                                           template_name, tags))
+        body = PublishMessageRequestBody(
+            subject=subject, **message_fields(message, message_structure, template_name, tags)
+        )
         request = PublishMessageRequest(topic_urn=topic_urn, body=body)
         answer = self._call(
             "PublishMessage", lambda: self.client.publish_message(request), is_retryable=is_unsent_error

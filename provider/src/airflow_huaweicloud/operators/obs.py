@@ -1,8 +1,10 @@
 """Operators for Huawei Cloud OBS: buckets, objects, listings and a download-transform-upload step.
 
 Names and parameters mirror the Amazon provider's S3 operators (``S3CopyObjectOperator`` ->
-``OBSCopyObjectOperator``, ``s3_key`` -> ``obs_key``, ...). Keys may be ``obs://bucket/key`` URLs with the
-bucket name left out. The SDKs are imported only when a task runs.
+``OBSCopyObjectOperator``, ``s3_key`` -> ``obs_key``, ...); those with no S3 analog (list buckets, get,
+move and delete one object) keep the old Huawei provider's parameters (``object_key``, ``bucket_name``).
+Keys may be ``obs://bucket/key`` URLs with the bucket name left out. The SDKs are imported only when a task
+runs.
 """
 
 from __future__ import annotations
@@ -103,6 +105,13 @@ class OBSDeleteBucketOperator(_OBSOperator):
             self.log.info("Deleted bucket %s", self.bucket_name)
         else:
             self.log.info("Bucket %s does not exist", self.bucket_name)
+
+
+class OBSListBucketsOperator(_OBSOperator):
+    """Return the names of every bucket of the account."""
+
+    def execute(self, context: Context) -> list[str]:
+        return [bucket["Name"] for bucket in self.hook.list_buckets()]
 
 
 class OBSGetBucketTaggingOperator(_OBSOperator):
@@ -279,6 +288,116 @@ class OBSCopyObjectOperator(_OBSOperator):
         return f"obs://{dest_bucket}/{dest_key}"
 
 
+class OBSGetObjectOperator(_OBSOperator):
+    """Return an object's content as text, or write it to the local file ``download_path`` and return that
+    path.
+
+    Text goes to XCom, so it is refused (before it is downloaded) for an object larger than ``max_bytes``;
+    give ``download_path`` for large or binary objects.
+
+    :param object_key: the key, or ``obs://bucket/key``. (templated)
+    :param bucket_name: the bucket, when ``object_key`` is relative. (templated)
+    :param download_path: write the object to this file (replacing it) instead of returning it; the
+        file appears only complete. (templated)
+    :param encoding: of the text (``utf-8`` by default).
+    :param max_bytes: the largest object returned as text (1 MiB by default).
+    """
+
+    template_fields: Sequence[str] = ("object_key", "bucket_name", "download_path")
+
+    def __init__(
+        self,
+        *,
+        object_key: str,
+        bucket_name: str | None = None,
+        download_path: str | None = None,
+        encoding: str = "utf-8",
+        max_bytes: int = 1 << 20,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.object_key = object_key
+        self.bucket_name = bucket_name
+        self.download_path = download_path
+        self.encoding = encoding
+        self.max_bytes = max_bytes
+
+    def execute(self, context: Context) -> str:
+        bucket, key = get_obs_bucket_key(self.bucket_name, self.object_key, "bucket_name", "object_key")
+        if self.download_path:
+            return self.hook.download_file(key, bucket, filename=self.download_path)
+        self._refuse_above_limit(bucket, key, self.hook.get_key(key, bucket).size)
+        data = self.hook.get_bytes(key, bucket)
+        self._refuse_above_limit(bucket, key, len(data))  # it may have grown since the HEAD
+        try:
+            return data.decode(self.encoding)
+        except UnicodeDecodeError as error:
+            raise AirflowException(
+                f"obs://{bucket}/{key} is not {self.encoding} text ({error}): "
+                "give download_path to write it to a file"
+            ) from None
+
+    def _refuse_above_limit(self, bucket: str, key: str, size: int) -> None:
+        if size > self.max_bytes:
+            raise AirflowException(
+                f"obs://{bucket}/{key} has {size} bytes, more than max_bytes={self.max_bytes} allowed into "
+                "XCom: give download_path to write it to a file, or raise max_bytes"
+            )
+
+
+class OBSMoveObjectOperator(_OBSOperator):
+    """Move an object: copy it server-side (up to 5 GiB), verify the copy, then delete the source; returns
+    the destination's ``obs://`` URL.
+
+    The source is deleted only when the copy has its size and content (see :meth:`OBSHook.move`); if not,
+    the task fails with ``MoveNotVerified`` and leaves both objects. A rerun after a move that completed
+    fails with ``NoSuchKey`` on the source. Across buckets of one region only, as a server-side copy.
+
+    :param source_object_key: the source key, or ``obs://bucket/key``. (templated)
+    :param dest_object_key: the destination key, or ``obs://bucket/key``. (templated)
+    :param dest_bucket_name: the destination bucket, when ``dest_object_key`` is relative. (templated)
+    :param source_bucket_name: the source bucket, when ``source_object_key`` is relative; the
+        destination bucket by default. (templated)
+    """
+
+    template_fields: Sequence[str] = (
+        "source_object_key",
+        "dest_object_key",
+        "source_bucket_name",
+        "dest_bucket_name",
+    )
+
+    def __init__(
+        self,
+        *,
+        source_object_key: str,
+        dest_object_key: str,
+        dest_bucket_name: str | None = None,
+        source_bucket_name: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.source_object_key = source_object_key
+        self.dest_object_key = dest_object_key
+        self.dest_bucket_name = dest_bucket_name
+        self.source_bucket_name = source_bucket_name
+
+    def execute(self, context: Context) -> str:
+        dest_bucket, dest_key = get_obs_bucket_key(
+            self.dest_bucket_name, self.dest_object_key, "dest_bucket_name", "dest_object_key"
+        )
+        source_is_url = self.source_object_key[:6].lower() == "obs://"
+        source_bucket, source_key = get_obs_bucket_key(
+            self.source_bucket_name or (None if source_is_url else dest_bucket),
+            self.source_object_key,
+            "source_bucket_name",
+            "source_object_key",
+        )
+        self.hook.move(source_key, dest_key, source_bucket, dest_bucket)
+        self.log.info("Moved obs://%s/%s to obs://%s/%s", source_bucket, source_key, dest_bucket, dest_key)
+        return f"obs://{dest_bucket}/{dest_key}"
+
+
 def _as_datetime(value: datetime | str | None, name: str) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
@@ -286,6 +405,32 @@ def _as_datetime(value: datetime | str | None, name: str) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         raise AirflowException(f"{name} {value!r} is not an ISO 8601 date and time") from None
+
+
+class OBSDeleteObjectOperator(_OBSOperator):
+    """Delete one object; returns True if it existed, False if there was nothing to delete (which is not an
+    error, so the task can be rerun). A missing bucket is an error (``NoSuchBucket``).
+
+    :param object_key: the key, or ``obs://bucket/key``. (templated)
+    :param bucket_name: the bucket, when ``object_key`` is relative. (templated)
+    """
+
+    template_fields: Sequence[str] = ("object_key", "bucket_name")
+
+    def __init__(self, *, object_key: str, bucket_name: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.object_key = object_key
+        self.bucket_name = bucket_name
+
+    def execute(self, context: Context) -> bool:
+        bucket, key = get_obs_bucket_key(self.bucket_name, self.object_key, "bucket_name", "object_key")
+        existed = self.hook.check_for_key(key, bucket)
+        if existed:
+            self.hook.delete_objects(bucket, [key])
+            self.log.info("Deleted obs://%s/%s", bucket, key)
+        else:
+            self.log.info("obs://%s/%s does not exist: nothing to delete", bucket, key)
+        return existed
 
 
 class OBSDeleteObjectsOperator(_OBSOperator):

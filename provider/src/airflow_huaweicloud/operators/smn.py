@@ -1,4 +1,8 @@
-"""Operators for Huawei Cloud SMN (Simple Message Notification)."""
+"""Operators for Huawei Cloud SMN (Simple Message Notification).
+
+``SMNPublishOperator`` publishes in any of SMN's three forms; the old provider's three operators, one per
+form, are thin variants of it under their old names and parameters (``email_subject`` for ``subject``).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ class SMNPublishOperator(BaseOperator):
     :param template_name: an SMN message template, sent with its ``{placeholders}`` filled. (templated)
     :param tags: the values of the template's placeholders. (templated)
     :param huaweicloud_conn_id: the ``huaweicloud`` connection.
+    :param region: the topic's region, overriding the connection's.
+    :param project_id: the project, overriding the connection's.
     """
 
     template_fields: Sequence[str] = (
@@ -49,6 +55,8 @@ class SMNPublishOperator(BaseOperator):
         template_name: str | None = None,
         tags: Mapping[str, Any] | None = None,
         huaweicloud_conn_id: str = SMNHook.default_conn_name,
+        region: str | None = None,
+        project_id: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -61,9 +69,13 @@ class SMNPublishOperator(BaseOperator):
         self.template_name = template_name
         self.tags = tags
         self.huaweicloud_conn_id = huaweicloud_conn_id
+        self.region = region
+        self.project_id = project_id
 
     def execute(self, context: Context) -> str:
-        hook = SMNHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
+        hook = SMNHook(
+            huaweicloud_conn_id=self.huaweicloud_conn_id, region=self.region, project_id=self.project_id
+        )
         return hook.publish(
             topic_urn=self.topic_urn,
             message=self.message,
@@ -71,4 +83,78 @@ class SMNPublishOperator(BaseOperator):
             message_structure=self.message_structure,
             template_name=self.template_name,
             tags=self.tags,
+        )
+
+
+class SMNPublishTextMessageOperator(SMNPublishOperator):
+    """Publish ``message`` as text to every subscription; returns the message id.
+
+    :param email_subject: the subject of e-mail messages. (templated)
+    """
+
+    def __init__(self, *, topic_urn: str, message: str, email_subject: str | None = None, **kwargs: Any):
+        super().__init__(topic_urn=topic_urn, message=message, subject=email_subject, **kwargs)
+
+
+class SMNPublishJsonMessageOperator(SMNPublishOperator):
+    """Publish a different text per protocol (SMN's ``message_structure``); returns the message id.
+
+    Subscriptions of a protocol given no text get ``default``. (All texts templated.)
+
+    :param default: the text for every protocol not given below.
+    :param email_body: the e-mail text; ``email_subject`` its subject.
+    :param sms: the SMS text.
+    :param http: the text pushed to HTTP endpoints.
+    :param https: the text pushed to HTTPS endpoints.
+    :param functionstage: the text given to FunctionGraph functions.
+    """
+
+    def __init__(
+        self,
+        *,
+        topic_urn: str,
+        default: str,
+        sms: str | None = None,
+        email_subject: str | None = None,
+        email_body: str | None = None,
+        http: str | None = None,
+        https: str | None = None,
+        functionstage: str | None = None,
+        **kwargs: Any,
+    ):
+        per_protocol = {
+            "default": default,
+            "sms": sms,
+            "email": email_body,
+            "http": http,
+            "https": https,
+            "functionstage": functionstage,
+        }
+        super().__init__(
+            topic_urn=topic_urn,
+            # A mapping, not its JSON, so that each text is rendered as a template.
+            message_structure={name: text for name, text in per_protocol.items() if text is not None},
+            subject=email_subject,
+            **kwargs,
+        )
+
+
+class SMNPublishMessageTemplateOperator(SMNPublishOperator):
+    """Publish the SMN message template ``template_name`` with its ``{placeholders}`` filled from ``tags``;
+    returns the message id. Each protocol gets the template's variant for it, or its ``default``.
+
+    :param email_subject: the subject of e-mail messages. (templated)
+    """
+
+    def __init__(
+        self,
+        *,
+        topic_urn: str,
+        template_name: str,
+        tags: Mapping[str, Any],
+        email_subject: str | None = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            topic_urn=topic_urn, template_name=template_name, tags=tags, subject=email_subject, **kwargs
         )
