@@ -1,7 +1,8 @@
 """MRS through the official huaweicloudsdkmrs v1 and v2 clients against a real emulator process:
 clusters and their lifecycle, and jobs that really run -- PySpark on local Spark (three Spark jobs in
 this file: Spark is slow on a shared two-core machine), Spark SQL and HiveQL on DuckDB, DistCp as a copy
-between OBS paths -- and the create path MRS shares with DWS."""
+between OBS paths --, their logs dumped to the cluster's log_uri in OBS once they end, and the create path
+MRS shares with DWS."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ STAGES = {
     "Deploying cluster",
 }
 ACTIVE = {"NEW", "NEW_SAVING", "SUBMITTED", "ACCEPTED", "RUNNING"}
+LOGS = "logs/mrs/"  # the job cluster's log_uri, in the module's bucket
 SPARK_TIMEOUT = 180  # seconds for one Spark job on a busy two-core machine
 
 SALES = {  # a CSV prefix: two parts
@@ -186,9 +188,9 @@ def refused(call: Callable[[], Any]) -> ClientRequestException:
 
 
 @pytest.fixture(scope="module")
-def cluster(v1: MrsClientV1, v2: MrsClientV2) -> Iterator[str]:
-    """A running cluster for the job tests; deleted after them."""
-    cluster_id = create(v2, unique("jobs"))
+def cluster(v1: MrsClientV1, v2: MrsClientV2, bucket: str) -> Iterator[str]:
+    """A running cluster for the job tests, collecting its jobs' logs in the bucket; deleted after them."""
+    cluster_id = create(v2, unique("jobs"), log_collection=1, log_uri=f"obs://{bucket}/{LOGS}")
     assert wait_for_cluster(v1, cluster_id, {"running", "failed"}).cluster_state == "running"
     yield cluster_id
     v1.delete_cluster(DeleteClusterRequest(cluster_id=cluster_id))
@@ -232,6 +234,14 @@ def wait_for_job(
 
 def log_lines(emulator: EmulatorProcess, job_id: str) -> list[str]:
     return list(emulator.admin("GET", f"mrs/job-executions/{job_id}/log")["log"])
+
+
+def dumped_log(emulator: EmulatorProcess, bucket: str, cluster_id: str, job_id: str) -> list[str] | None:
+    """The lines of the job's log in OBS, under the cluster's log_uri; None if it is not there."""
+    key = f"{LOGS}{cluster_id}/job-executions/{job_id}/job.log"
+    found = sdk(emulator).getObject(bucket, key, loadStreamInMemory=True)
+    assert found.status in (200, 404), found.errorMessage
+    return found.body.buffer.decode().splitlines() if found.status == 200 else None
 
 
 def keys_under(obs: ObsClient, bucket: str, prefix: str) -> list[str]:
@@ -357,6 +367,12 @@ def test_a_failed_creation_and_requests_mrs_refuses(
     weak = refused(lambda: create(v2, unique("weak"), manager_admin_password="password1"))
     assert (weak.status_code, weak.error_code) == (400, "MRS.0002")
     assert "manager_admin_password" in weak.error_msg and "password1" not in weak.error_msg
+    hdfs_logs = refused(lambda: create(v2, unique("logs"), log_uri="hdfs:///var/log/mrs"))
+    assert (hdfs_logs.error_code, hdfs_logs.error_msg) == (
+        "MRS.0002",
+        "The parameter is invalid: log_uri must be an OBS path: obs://bucket/path/",
+    )
+    assert refused(lambda: create(v2, unique("logs"), log_collection=2)).error_code == "MRS.0002"
     no_subnet = refused(lambda: create(v2, unique("nets"), subnet_id=None))
     assert no_subnet.error_code == "12000210"
     bad_type = refused(lambda: create(v2, unique("kind"), cluster_type="BATCH"))
@@ -455,6 +471,7 @@ def test_a_pyspark_job_writes_parquet_and_a_spark_sql_job_reads_it(
     assert "AK-EXAMPLE" not in done.properties and "SK-EXAMPLE" not in done.properties
     assert '"tier": "gold"' in done.properties
     assert f"partitions 3 app {name}" in log_lines(emulator, job_id)
+    assert dumped_log(emulator, bucket, cluster, job_id) == log_lines(emulator, job_id)
 
     obs = sdk(emulator)
     rows = parquet_rows(obs, bucket, "output/totals/")
@@ -514,11 +531,14 @@ def test_a_failing_job_finishes_with_the_result_failed(
     assert "ValueError: order 7 has no quantity" in text
     assert "the Spark application exited with status 1" in text
     assert keys_under(sdk(emulator), bucket, "output/failed/") == []
+    # The cluster collects logs: the job's whole log went to its log_uri when it ended.
+    assert dumped_log(emulator, bucket, cluster, job_id) == log_lines(emulator, job_id)
 
     missing = submit(v2, cluster, "SparkSubmit", [f"obs://{bucket}/jobs/missing.py"])
     never = wait_for_job(v2, cluster, missing)
     assert (never.job_state, never.job_result, never.started_time) == ("FAILED", "FAILED", 0)
     assert log_lines(emulator, missing)[-1].endswith(f"does not exist: obs://{bucket}/jobs/missing.py")
+    assert dumped_log(emulator, bucket, cluster, missing) == log_lines(emulator, missing)
 
     bad_sql = submit(
         v2, cluster, "SparkSql", ["CREATE TABLE fine (id INT); SELECT nope FROM nowhere; SHOW TABLES"]
@@ -527,6 +547,11 @@ def test_a_failing_job_finishes_with_the_result_failed(
     assert (sql_failed.job_state, sql_failed.job_result) == ("FINISHED", "FAILED")
     assert sql_results(v2, cluster, bad_sql) == {"0": [{"result": "succeed"}]}  # it stopped at the failure
     assert "TABLE_OR_VIEW_NOT_FOUND" in log_lines(emulator, bad_sql)[-1]
+    sql_log = dumped_log(emulator, bucket, cluster, bad_sql)
+    assert (
+        sql_log is not None and "Error in query: AnalysisException: [TABLE_OR_VIEW_NOT_FOUND]" in sql_log[-1]
+    )
+    assert "executing statement 1: SELECT nope FROM nowhere" in sql_log[-2]
     assert refused(lambda: sql_results(v2, cluster, job_id)).error_code == "0179"  # not a SparkSql job
 
 
@@ -546,6 +571,7 @@ def test_killing_a_job_kills_its_processes_and_publishes_nothing(
     )
     running = job(v2, cluster, job_id)
     assert (running.job_state, running.job_result, running.finished_time) == ("RUNNING", "UNDEFINED", 0)
+    assert keys_under(sdk(emulator), bucket, f"{LOGS}{cluster}/job-executions/{job_id}/") == []  # not yet
     session = (
         next(line for line in log_lines(emulator, job_id) if "Spark session" in line).split()[-1].strip(")")
     )
@@ -554,6 +580,9 @@ def test_killing_a_job_kills_its_processes_and_publishes_nothing(
     v2.stop_job(StopJobRequest(cluster_id=cluster, job_execution_id=job_id))
     killed = job(v2, cluster, job_id)
     assert (killed.job_state, killed.job_result) == ("KILLED", "KILLED") and killed.finished_time > 0
+    killed_log = dumped_log(emulator, bucket, cluster, job_id)
+    assert killed_log is not None and "sleeping" in killed_log
+    assert killed_log[-1].endswith("the job was killed")
     deadline = time.monotonic() + 15
     while processes_of(session) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -618,7 +647,11 @@ def test_run_job_flow_runs_its_steps_then_deletes_the_cluster(
             )
         ),
     ]
-    body = RunJobFlowCommand(**cluster_request(unique("flow")), steps=steps, delete_when_no_steps=True)
+    body = RunJobFlowCommand(
+        **cluster_request(unique("flow"), log_collection=0, log_uri=f"obs://{bucket}/flow/logs/"),
+        steps=steps,
+        delete_when_no_steps=True,
+    )
     cluster_id = v2.run_job_flow(RunJobFlowRequest(body=body)).cluster_id
     assert wait_for_cluster(v1, cluster_id, {"terminating", "terminated"}).cluster_state in {
         "terminating",
@@ -635,6 +668,7 @@ def test_run_job_flow_runs_its_steps_then_deletes_the_cluster(
         ("north", 21),
         ("south", 5),
     ]
+    assert keys_under(obs, bucket, "flow/logs/") == []  # a log_uri, but log_collection 0: no logs there
 
 
 def test_the_sql_execution_api(emulator: EmulatorProcess, v2: MrsClientV2, cluster: str, bucket: str) -> None:

@@ -215,3 +215,20 @@ def test_a_job_flow_runs_its_steps_and_is_deleted_after_them(hook: MRSHook) -> N
         ("create_numbers", "FINISHED", "SUCCEEDED"),
         ("count", "FINISHED", "SUCCEEDED"),
     ]
+
+
+def test_a_job_flow_whose_step_fails_fails_the_task_once_the_cluster_is_deleted(hook: MRSHook) -> None:
+    steps = [{"job_type": "SparkSql", "job_name": "bad_step", "arguments": ["SELECT x FROM nowhere"]}]
+    operator = MRSCreateClusterRunJobOperator(
+        task_id="flow", steps=steps, delete_when_no_steps=True, **cluster_settings(unique("flow")), **QUICK
+    )
+    context = task_context()
+    with pytest.raises(AirflowException) as failed:
+        operator.execute(context)
+    cluster_id = context["ti"].xcom["cluster_id"]
+    assert hook.get_cluster_status(cluster_id).state == "terminated"
+    [step] = hook.list_jobs(cluster_id)
+    assert str(failed.value) == (
+        f"MRS job {step['job_id']} ended FINISHED/FAILED: SparkSql job 'bad_step', application "
+        f"{step['app_id']}; no job log: the cluster was created without log collection (no log_uri)"
+    )

@@ -3,7 +3,8 @@ MRSCreateExecuteJobTrigger, against a real emulator process through the official
 the emulator's Spark SQL, one PySpark program on local Apache Spark.
 
 A job succeeds only FINISHED with ``job_result`` SUCCEEDED: the old provider counted a FINISHED job whose
-result was FAILED as a success (the regression tests below)."""
+result was FAILED as a success (the regression tests below). A job that fails fails the task with the last
+lines of its log, which the cluster (created with a ``log_uri``) dumps to OBS."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from huaweicloud_toolkit import HuaweiCloudError
 
 # Long enough to be caught running, and killed: DuckDB sums a trillion numbers for minutes.
 LONG_QUERY = "SELECT sum(id) AS total FROM range(1000000000000)"
+SECRET = "Obs-Secret-Key-7"  # a job property's value, never in a task's error
 RAISES = """\
 from pyspark.sql import SparkSession
 
@@ -52,10 +54,18 @@ def mrs(emulator: EmulatorProcess) -> Iterator[MRSHook]:
 
 
 @pytest.fixture(scope="module")
-def cluster_id(mrs: MRSHook, emulator: EmulatorProcess) -> Iterator[str]:
-    """A running cluster with Spark and Hive for the module's jobs."""
+def log_uri(mrs: MRSHook) -> str:
+    """Where the module's cluster dumps its jobs' logs: a folder of a new bucket."""
+    bucket = f"mrs-logs-{uuid.uuid4().hex[:8]}"
+    OBSHook().create_bucket(bucket)  # on the module's connection
+    return f"obs://{bucket}/logs/"
+
+
+@pytest.fixture(scope="module")
+def cluster_id(mrs: MRSHook, emulator: EmulatorProcess, log_uri: str) -> Iterator[str]:
+    """A running cluster with Spark and Hive for the module's jobs, collecting their logs."""
     emulator.admin("PUT", "mrs/settings", {"create_seconds": 0.2, "delete_seconds": 0.2})
-    cluster_id = mrs.create_cluster(**cluster_settings(f"jobs-{uuid.uuid4().hex[:8]}"))
+    cluster_id = mrs.create_cluster(**cluster_settings(f"jobs-{uuid.uuid4().hex[:8]}", log_uri=log_uri))
     mrs.wait_for_cluster(cluster_id, poll_interval=0.1, timeout=30)
     yield cluster_id
     mrs.delete_cluster(cluster_id)
@@ -109,30 +119,57 @@ def test_a_sql_job_runs_and_its_rows_are_read_back(mrs: MRSHook, cluster_id: str
     assert paged == [job_id, submitted["job_id"]]  # a page of one job, then the next
 
 
-def test_a_finished_job_whose_result_is_failed_fails_the_task(mrs: MRSHook, cluster_id: str) -> None:
-    """The regression: a SQL job whose statement fails ends FINISHED with job_result FAILED."""
-    operator = sql_job(cluster_id, "SELECT * FROM no_such_table")
+def test_a_finished_job_whose_result_is_failed_fails_the_task_with_its_log(
+    mrs: MRSHook, cluster_id: str, log_uri: str
+) -> None:
+    """The regression: a SQL job whose statement fails ends FINISHED with job_result FAILED; the task fails
+    with the end of the job's log (its secret property scrubbed)."""
+    operator = sql_job(
+        cluster_id,
+        f'SELECT "{SECRET}" AS s FROM no_such_table',
+        properties={"fs.obs.secret.key": SECRET},
+        log_uri=log_uri,
+    )
+    assert "log_uri" in operator.template_fields
     context = task_context()
     with pytest.raises(AirflowException) as failed:
         operator.execute(context)
     job_id = context["ti"].xcom["job_id"]
     detail = mrs.show_single_job_exe(job_id, cluster_id)
     assert (detail["job_state"], detail["job_result"]) == ("FINISHED", "FAILED")
-    assert str(failed.value) == (
+    url = f"{log_uri}{cluster_id}/job-executions/{job_id}/job.log"
+    message = str(failed.value)
+    head, told = message.split("\n", 1)
+    assert head == (
         f"MRS job {job_id} ended FINISHED/FAILED: SparkSql job {operator.job_name!r}, "
-        f"application {detail['app_id']}"
+        f"application {detail['app_id']}; its log {url} ends:"
     )
-    with pytest.raises(AirflowException, match=f"MRS job {job_id} ended FINISHED/FAILED"):
-        MRSShowJobResultSensor(task_id="s", cluster_id=cluster_id, job_id=job_id).poke({})
-    event = first_trigger_event(MRSCreateExecuteJobTrigger(job_id, cluster_id, poll_interval=0.1))
+    lines = told.splitlines()
+    assert lines[-2].endswith('executing statement 0: SELECT "***" AS s FROM no_such_table')
+    assert "Error in query: AnalysisException: [TABLE_OR_VIEW_NOT_FOUND]" in lines[-1]
+    assert SECRET not in message
+    assert SECRET in mrs.get_job_log_tail(cluster_id, job_id, log_uri)  # the log itself has it
+
+    sensor = MRSShowJobResultSensor(task_id="s", cluster_id=cluster_id, job_id=job_id, log_uri=log_uri)
+    with pytest.raises(
+        AirflowException, match=f"(?s)MRS job {job_id} ended FINISHED/FAILED: .*TABLE_OR_VIEW"
+    ):
+        sensor.poke({})
+    without = MRSShowJobResultSensor(task_id="s", cluster_id=cluster_id, job_id=job_id)
+    with pytest.raises(AirflowException, match="no job log: the cluster was created without log collection"):
+        without.poke({})
+    event = first_trigger_event(
+        round_trip(MRSCreateExecuteJobTrigger(job_id, cluster_id, log_uri=log_uri, poll_interval=0.1))
+    )
     assert (event["status"], event["state"], event["job_id"]) == ("error", "FINISHED/FAILED", job_id)
     assert event["record"]["job_result"] == "FAILED"
-    with pytest.raises(AirflowException, match="ended FINISHED/FAILED"):
+    with pytest.raises(AirflowException) as resumed:
         operator.execute_complete(task_context(), event)
+    assert str(resumed.value) == message  # the triggerer did not know the secret: the operator scrubs it
 
 
-def test_a_failing_pyspark_program_fails_the_task(
-    mrs: MRSHook, cluster_id: str, emulator: EmulatorProcess
+def test_a_failing_pyspark_program_fails_the_task_with_its_traceback(
+    mrs: MRSHook, cluster_id: str, log_uri: str
 ) -> None:
     obs = OBSHook()  # on the module's connection
     bucket = f"mrs-jobs-{uuid.uuid4().hex[:8]}"
@@ -144,6 +181,7 @@ def test_a_failing_pyspark_program_fails_the_task(
         job_type="SparkPython",
         job_name="raises",
         arguments=[f"obs://{bucket}/jobs/raises.py"],
+        log_uri=log_uri,
         deferrable=True,
         poll_interval=0.2,
     )
@@ -157,12 +195,14 @@ def test_a_failing_pyspark_program_fails_the_task(
     assert (event["status"], event["state"]) == ("error", "FINISHED/FAILED")
     with pytest.raises(AirflowException) as failed:
         operator.resume_execution("execute_complete", {"event": event}, context)
-    assert str(failed.value).startswith(
-        f"MRS job {trigger.job_id} ended FINISHED/FAILED: SparkSubmit job 'raises'"
-    )
-    # MRS's API has no job log (it is YARN's): the emulator serves it on its own admin surface.
-    log = "\n".join(emulator.admin("GET", f"mrs/job-executions/{trigger.job_id}/log")["log"])
-    assert "RuntimeError: expected 3 rows, got 2" in log
+    message = str(failed.value)
+    assert message.startswith(f"MRS job {trigger.job_id} ended FINISHED/FAILED: SparkSubmit job 'raises'")
+    # The end of the job's log, from the cluster's log_uri: the traceback, then the exit status.
+    assert message.splitlines()[-2:] == [
+        "RuntimeError: expected 3 rows, got 2",
+        "the Spark application exited with status 1",
+    ]
+    assert 'raise RuntimeError(f"expected 3 rows, got {rows}")' in message
 
 
 def test_on_kill_kills_the_running_job(mrs: MRSHook, cluster_id: str) -> None:

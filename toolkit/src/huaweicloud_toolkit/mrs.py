@@ -12,18 +12,24 @@ KILLED: YARN's final status). ``FINISHED`` only says that the application stoppe
 result is FAILED failed. So the state waited on is the pair, written ``job_state/job_result``
 (:func:`job_state`), and the one success is ``FINISHED/SUCCEEDED`` (:data:`JOB_WAITER`).
 
-MRS's API says no more about a job that failed than its states, its application id and tracking URL (the
-job's log is YARN's): that is what a failure reports. Records are the SDK's models as dicts, by the SDK's
-field names (``cluster_state``; the v1.1 API sends ``clusterState``). The MRS SDK is imported on first use.
+MRS's API says no more about a job that failed than its states, its application id and tracking URL. A
+cluster created with log collection to a ``log_uri`` in OBS keeps its jobs' logs there; MRS's API does not
+report that path, so the caller passes it (``log_uri``, as the cluster was created with), and a failure
+then also reports the last lines of the job's log (:func:`job_log_reason`), read with one ranged GET and
+with secrets scrubbed. Records are the SDK's models as dicts, by the SDK's field names (``cluster_state``;
+the v1.1 API sends ``clusterState``). The MRS and OBS SDKs are imported on first use.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from huaweicloud_toolkit.errors import HuaweiCloudError, scrubbed
+from huaweicloud_toolkit.errors import ConfigurationError, HuaweiCloudError, redact, scrubbed
+from huaweicloud_toolkit.obs.urls import obs_url, parse_obs_url
 from huaweicloud_toolkit.paging import numbered_pages
 from huaweicloud_toolkit.records import model_record
 from huaweicloud_toolkit.retry import is_retryable_error, is_unsent_error
@@ -303,10 +309,32 @@ def job(session: Session, cluster_id: str, job_id: str) -> dict[str, Any]:
     return model_record(_call(session, "show_single_job_exe", request).job_detail)
 
 
-def job_status(session: Session, cluster_id: str, job_id: str) -> Status[dict[str, Any]]:
-    """The job's ``job_state/job_result`` (see :func:`job_state`), its failure reason and its detail."""
+def job_status(
+    session: Session,
+    cluster_id: str,
+    job_id: str,
+    *,
+    log_uri: str | None = None,
+    secrets: Iterable[str | None] = (),
+) -> Status[dict[str, Any]]:
+    """The job's ``job_state/job_result`` (see :func:`job_state`), its failure reason and its detail.
+    The reason of a job that failed ends with what its log in ``log_uri`` says (:func:`job_log_reason`)."""
     detail = job(session, cluster_id, job_id)
-    return Status(job_state(detail), job_failure_reason(detail), detail)
+    return Status(job_state(detail), _reason_with_log(session, cluster_id, detail, log_uri, secrets), detail)
+
+
+def _reason_with_log(
+    session: Session,
+    cluster_id: str,
+    detail: Mapping[str, Any],
+    log_uri: str | None,
+    secrets: Iterable[str | None],
+) -> str | None:
+    reason = job_failure_reason(detail)
+    if reason is None:
+        return None
+    told = job_log_reason(session, cluster_id, str(detail.get("job_id")), log_uri, secrets=secrets)
+    return f"{reason}; {told}"
 
 
 def job_failure_reason(detail: Mapping[str, Any]) -> str | None:
@@ -330,16 +358,34 @@ def wait_for_job(
     poll_interval: float = 10.0,
     timeout: float | None = None,
     on_poll: Callable[[Status[dict[str, Any]]], None] | None = None,
+    log_uri: str | None = None,
+    secrets: Iterable[str | None] = (),
 ) -> Status[dict[str, Any]]:
     """Poll until the job ends: its status when FINISHED with result SUCCEEDED; ``ResourceFailedError``
-    for any other end (FINISHED with result FAILED or KILLED included), ``WaiterTimeoutError``."""
+    for any other end (FINISHED with result FAILED or KILLED included), with the last lines of the job's
+    log in ``log_uri`` (the cluster's; ``secrets`` scrubbed from them); ``WaiterTimeoutError``."""
     return JOB_WAITER.wait(
         job_id,
-        lambda: job_status(session, cluster_id, job_id),
+        lambda: job_status(session, cluster_id, job_id, log_uri=log_uri, secrets=secrets),
         interval=poll_interval,
         timeout=timeout,
         on_poll=on_poll,
     )
+
+
+def check_jobs(
+    session: Session, cluster_id: str, *, log_uri: str | None = None, secrets: Iterable[str | None] = ()
+) -> list[dict[str, Any]]:
+    """The cluster's jobs, oldest first (a ``run-job-flow`` cluster's: its steps, in order); the first that
+    ended without success raises ``ResourceFailedError``, with the last lines of its log as
+    :func:`wait_for_job`'s does. Jobs still under way are not checked."""
+    jobs = list(iter_jobs(session, cluster_id, sort_by="asc"))
+    for detail in jobs:
+        state = job_state(detail)
+        if JOB_WAITER.outcome(state) is Outcome.FAILED:
+            reason = _reason_with_log(session, cluster_id, detail, log_uri, secrets)
+            raise JOB_WAITER.failed(str(detail.get("job_id")), state, reason)
+    return jobs
 
 
 def kill_job(session: Session, cluster_id: str, job_id: str) -> None:
@@ -375,3 +421,90 @@ def sql_result(session: Session, cluster_id: str, job_id: str) -> Any:
 
     request = ShowSqlResultWithJobRequest(job_execution_id=job_id, cluster_id=cluster_id)
     return (_call(session, "show_sql_result_with_job", request).to_json_object() or {}).get("sql_results")
+
+
+# A job's log in OBS ------------------------------------------------------------------------------------
+
+LOG_NAME = "job.log"
+LOG_TAIL_BYTES = 32 * 1024  # the most of a log read to tell why a job failed
+LOG_TAIL_LINES = 20
+NO_JOB_LOG = "no job log: the cluster was created without log collection (no log_uri)"
+# What says nothing of a failure: log4j's INFO / DEBUG / TRACE lines, a Java stack trace's frames (its
+# exception and "Caused by" lines stay).
+_LOG_NOISE = re.compile(r"^\S+ \S+ (INFO|DEBUG|TRACE) |^\s+at \S+\(|^\s*\.\.\. \d+ more$")
+_SECRET_NAME = re.compile(r"secret|password|passwd|token|credential", re.IGNORECASE)
+
+
+def job_log_url(log_uri: str, cluster_id: str, job_id: str) -> str:
+    """Where a job's log is under its cluster's ``log_uri``:
+    ``{log_uri}/{cluster_id}/job-executions/{job_id}/job.log``."""
+    bucket, key = parse_obs_url(log_uri, field="log_uri")
+    folder = f"{key.strip('/')}/" if key.strip("/") else ""
+    return obs_url(bucket, f"{folder}{cluster_id}/job-executions/{job_id}/{LOG_NAME}")
+
+
+def job_log_tail(
+    session: Session, cluster_id: str, job_id: str, log_uri: str, *, max_bytes: int = LOG_TAIL_BYTES
+) -> str:
+    """The end of the job's log in OBS: at most its last ``max_bytes`` (one ranged GET, whatever the log's
+    size), from the first whole line in them (the end of one line if none is whole). A log that is not
+    there raises ``HuaweiCloudError`` (404)."""
+    from obs import GetObjectHeader
+
+    bucket, key = parse_obs_url(job_log_url(log_uri, cluster_id, job_id))
+    client = session.obs_client()
+    result = session.call_obs(
+        functools.partial(
+            client.getObject,
+            bucket,
+            key,
+            headers=GetObjectHeader(range=f"bytes=-{max_bytes}"),
+            loadStreamInMemory=True,
+        ),
+        operation="getObject",
+    )
+    data = bytes(result.body.buffer or b"")
+    next_line = data.find(b"\n") + 1
+    if len(data) >= max_bytes and 0 < next_line < len(data):  # it may start inside a line: from the next
+        data = data[next_line:]
+    return data.decode("utf-8", errors="replace")
+
+
+def log_message(text: str, lines: int = LOG_TAIL_LINES) -> list[str]:
+    """What the end of a log says of a failure: its last ``lines`` lines that are not blank, log4j INFO
+    or DEBUG lines, or Java stack frames (a Python traceback, an exception and its causes stay)."""
+    kept = [line.rstrip() for line in text.splitlines() if line.strip() and not _LOG_NOISE.search(line)]
+    return kept[-lines:]
+
+
+def secret_properties(properties: Mapping[str, Any] | None) -> list[str]:
+    """The values of a job's ``properties`` whose names say they are secrets (``fs.obs.secret.key``,
+    ``...password``, ...): what to scrub from its log."""
+    return [str(value) for key, value in (properties or {}).items() if value and _SECRET_NAME.search(key)]
+
+
+def job_log_reason(
+    session: Session,
+    cluster_id: str,
+    job_id: str,
+    log_uri: str | None,
+    *,
+    secrets: Iterable[str | None] = (),
+) -> str:
+    """What a failed job's log says, for its error: the last meaningful lines of its log in ``log_uri``
+    (:func:`log_message`), without ``secrets`` nor the session's keys; or why there is none to show."""
+    if not log_uri:
+        return NO_JOB_LOG
+    try:
+        url = job_log_url(log_uri, cluster_id, job_id)
+    except ConfigurationError as wrong:  # the job's failure still stands: say why its log is not shown
+        return f"no job log: {wrong}"
+    try:
+        lines = log_message(job_log_tail(session, cluster_id, job_id, log_uri))
+    except HuaweiCloudError as error:
+        return f"its log {url} could not be read: {error}"
+    if not lines:
+        return f"its log {url} says nothing"
+    credentials = session.credentials()
+    known = [*secrets, credentials.secret_key, credentials.security_token]
+    return f"its log {url} ends:\n" + redact("\n".join(lines), known)

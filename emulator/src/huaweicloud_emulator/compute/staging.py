@@ -38,6 +38,7 @@ _CONTENT_TYPES = {
     ".csv": "text/csv",
     ".json": "application/json",
     ".txt": "text/plain",
+    ".log": "text/plain; charset=utf-8",
     ".parquet": "application/octet-stream",
 }
 

@@ -10,7 +10,7 @@ at DAG parse time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -141,15 +141,26 @@ class MRSHook(HuaweiCloudBaseHook):
         """The job's detail (``job_state``, ``job_result``, ``job_progress``, ``app_id``, ...)."""
         return mrs.job(self.session, cluster_id, job_id)
 
-    def get_job_status(self, cluster_id: str, job_id: str) -> Status[dict[str, Any]]:
-        """The job's ``job_state/job_result`` (e.g. ``FINISHED/FAILED``), failure reason and detail."""
-        return mrs.job_status(self.session, cluster_id, job_id)
+    def get_job_status(
+        self, cluster_id: str, job_id: str, log_uri: str | None = None
+    ) -> Status[dict[str, Any]]:
+        """The job's ``job_state/job_result`` (e.g. ``FINISHED/FAILED``), failure reason and detail; the
+        reason ends with the last lines of the job's log in ``log_uri`` (the cluster's)."""
+        return mrs.job_status(self.session, cluster_id, job_id, log_uri=log_uri)
 
     def wait_for_job(
-        self, cluster_id: str, job_id: str, *, poll_interval: float = 10.0, timeout: float | None = None
+        self,
+        cluster_id: str,
+        job_id: str,
+        *,
+        poll_interval: float = 10.0,
+        timeout: float | None = None,
+        log_uri: str | None = None,
+        secrets: Iterable[str | None] = (),
     ) -> dict[str, Any]:
         """Wait until the job is FINISHED with result SUCCEEDED and return its detail; any other end
-        raises ``ResourceFailedError``, a wait past ``timeout`` ``WaiterTimeoutError``."""
+        raises ``ResourceFailedError`` with the last lines of the job's log in ``log_uri`` (the cluster's;
+        ``secrets`` scrubbed), a wait past ``timeout`` ``WaiterTimeoutError``."""
         return mrs.wait_for_job(
             self.session,
             cluster_id,
@@ -157,7 +168,22 @@ class MRSHook(HuaweiCloudBaseHook):
             poll_interval=poll_interval,
             timeout=timeout,
             on_poll=self._progress("job", job_id),
+            log_uri=log_uri,
+            secrets=secrets,
         ).record
+
+    def check_jobs(
+        self, cluster_id: str, *, log_uri: str | None = None, secrets: Iterable[str | None] = ()
+    ) -> list[dict[str, Any]]:
+        """The cluster's jobs (a cluster's steps), oldest first; the first that ended without success
+        raises ``ResourceFailedError`` as :meth:`wait_for_job` does."""
+        return mrs.check_jobs(self.session, cluster_id, log_uri=log_uri, secrets=secrets)
+
+    def get_job_log_tail(
+        self, cluster_id: str, job_id: str, log_uri: str, max_bytes: int = mrs.LOG_TAIL_BYTES
+    ) -> str:
+        """The end of the job's log under the cluster's ``log_uri`` in OBS (at most ``max_bytes``)."""
+        return mrs.job_log_tail(self.session, cluster_id, job_id, log_uri, max_bytes=max_bytes)
 
     def stop_job(self, cluster_id: str, job_id: str) -> None:
         """Kill the job."""

@@ -7,12 +7,14 @@ outcome (``wait_for_completion``, default True) -- in the triggerer with ``defer
 
 * ``MRSCreateClusterOperator``: until the cluster is running (failed or abnormal fail the task with MRS's
   ``error_info``); ``MRSCreateClusterRunJobOperator`` likewise, or, with ``delete_when_no_steps``, until
-  the cluster has run its steps and is terminated;
+  the cluster has run its steps and is terminated -- then a step that did not succeed fails the task as
+  a job does;
 * ``MRSDeleteClusterOperator``: until the cluster is terminated;
 * ``MRSCreateExecuteJobOperator``: until the job ends. It succeeds only FINISHED with ``job_result``
   SUCCEEDED: a FAILED or KILLED job, or a FINISHED one whose result is FAILED or KILLED (which the old
-  provider counted as a success), fails the task with the job's state and MRS's message. Killing the
-  task kills the job.
+  provider counted as a success), fails the task with the job's state, MRS's message and the last lines
+  of the job's log, read from the cluster's ``log_uri`` in OBS (its secret-looking ``properties`` and the
+  connection's keys scrubbed). Killing the task kills the job.
 
 The cluster passwords (``manager_admin_password``, ``node_root_password``) are masked in logs and are not
 template fields, so they are neither rendered nor stored with the task instance, nor in any XCom or
@@ -29,6 +31,8 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.mrs import MRSHook
 from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from huaweicloud_toolkit.errors import HuaweiCloudError, redact
+from huaweicloud_toolkit.mrs import secret_properties
 from huaweicloud_toolkit.waiters import ResourceFailedError, WaiterTimeoutError
 
 if TYPE_CHECKING:
@@ -85,10 +89,12 @@ class MRSBaseOperator(ServiceHookMixin[MRSHook], BaseOperator):
         self.defer(trigger=trigger, method_name="execute_complete", timeout=self.execution_timeout)
 
     @staticmethod
-    def _checked(event: dict[str, Any] | None) -> dict[str, Any]:
-        """The trigger's event when it says success; otherwise fail the task with its message."""
+    def _checked(event: dict[str, Any] | None, secrets: Sequence[str] = ()) -> dict[str, Any]:
+        """The trigger's event when it says success; otherwise fail the task with its message (without
+        ``secrets``: the triggerer did not know them)."""
         if not event or event.get("status") != "success":
-            raise AirflowException((event or {}).get("message") or f"unexpected trigger event {event!r}")
+            message = (event or {}).get("message") or f"unexpected trigger event {event!r}"
+            raise AirflowException(redact(message, secrets))
         return event
 
 
@@ -293,7 +299,9 @@ class MRSCreateClusterRunJobOperator(MRSCreateClusterOperator):
 
     :param steps: the jobs, each ``{"job_type", "job_name", "arguments", "properties"}`` (or the API's
         ``{"job_execution": {...}}``). (templated)
-    :param delete_when_no_steps: delete the cluster once its steps are done.
+    :param delete_when_no_steps: delete the cluster once its steps are done; then the task fails if a
+        step did not succeed, with its message and the last lines of its log (with ``log_collection``
+        and a ``log_uri``).
 
     The other parameters are :class:`MRSCreateClusterOperator`'s.
     """
@@ -314,6 +322,31 @@ class MRSCreateClusterRunJobOperator(MRSCreateClusterOperator):
     @property
     def target_status(self) -> str:
         return "terminated" if self.delete_when_no_steps else "running"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        return self._check_steps(super().execute(context))
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._check_steps(super().execute_complete(context, event))
+
+    def _check_steps(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Once a cluster with steps is terminated, its steps are over: fail if one did not succeed."""
+        if outcome.get("cluster_state") != "terminated":
+            return outcome
+        secrets = [
+            secret
+            for step in self.steps
+            for secret in secret_properties((step.get("job_execution") or step).get("properties"))
+        ]
+        try:
+            self.hook.check_jobs(
+                outcome["cluster_id"], log_uri=self.log_uri if self.log_collection else None, secrets=secrets
+            )
+        except ResourceFailedError as failed:
+            raise AirflowException(failed.message) from failed
+        except HuaweiCloudError as error:  # the steps ran; only their outcomes could not be read
+            self.log.warning("Could not check the steps of MRS cluster %s: %s", outcome["cluster_id"], error)
+        return outcome
 
 
 class MRSDeleteClusterOperator(_MRSClusterOperator):
@@ -342,7 +375,8 @@ class MRSCreateExecuteJobOperator(MRSBaseOperator):
     submitted; without ``wait_for_completion``, MRS's answer to the submission (``job_id``, ``state``).
 
     The task succeeds only when the job is FINISHED with ``job_result`` SUCCEEDED; any other end fails it
-    with the job's ``job_state/job_result`` and MRS's message. Killing the task kills the job.
+    with the job's ``job_state/job_result``, MRS's message and the last lines of the job's log, read from
+    ``log_uri`` (or says that there is none). Killing the task kills the job.
 
     :param job_type: MapReduce, SparkSubmit, SparkPython, HiveScript, HiveSql, DistCp, SparkScript,
         SparkSql or Flink. (templated)
@@ -350,10 +384,20 @@ class MRSCreateExecuteJobOperator(MRSBaseOperator):
     :param cluster_id: the cluster. (templated)
     :param arguments: the job's command line, e.g. ``["obs://bucket/jobs/etl.py", "obs://bucket/in/"]``
         for SparkPython, ``["-e", "SELECT ..."]`` for SparkSql. (templated)
-    :param properties: Spark settings, ``{"spark.executor.memory": "2g"}``. (templated)
+    :param properties: Spark settings, ``{"spark.executor.memory": "2g"}``; the values of secret-looking
+        ones (``fs.obs.secret.key``, ``...password``) are scrubbed from a failure's message. (templated)
+    :param log_uri: the ``log_uri`` the cluster was created with (MRS's API does not report it), where its
+        jobs' logs are. (templated)
     """
 
-    template_fields: Sequence[str] = ("job_type", "job_name", "cluster_id", "arguments", "properties")
+    template_fields: Sequence[str] = (
+        "job_type",
+        "job_name",
+        "cluster_id",
+        "arguments",
+        "properties",
+        "log_uri",
+    )
     template_fields_renderers = {"arguments": "json", "properties": "json"}
 
     def __init__(
@@ -364,6 +408,7 @@ class MRSCreateExecuteJobOperator(MRSBaseOperator):
         cluster_id: str,
         arguments: list[str] | None = None,
         properties: Mapping[str, Any] | None = None,
+        log_uri: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -372,6 +417,7 @@ class MRSCreateExecuteJobOperator(MRSBaseOperator):
         self.cluster_id = cluster_id
         self.arguments = arguments
         self.properties = properties
+        self.log_uri = log_uri
         self._job_id: str | None = None  # the job running while execute() waits, for on_kill
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -389,11 +435,20 @@ class MRSCreateExecuteJobOperator(MRSBaseOperator):
         if self.deferrable:
             from airflow_huaweicloud.triggers.mrs import MRSCreateExecuteJobTrigger
 
-            self._defer_to(MRSCreateExecuteJobTrigger(job_id, self.cluster_id, **self._trigger_settings()))
+            self._defer_to(
+                MRSCreateExecuteJobTrigger(
+                    job_id, self.cluster_id, log_uri=self.log_uri, **self._trigger_settings()
+                )
+            )
         self._job_id = job_id
         try:
             return self.hook.wait_for_job(
-                self.cluster_id, job_id, poll_interval=self.poll_interval, timeout=self._wait_timeout
+                self.cluster_id,
+                job_id,
+                poll_interval=self.poll_interval,
+                timeout=self._wait_timeout,
+                log_uri=self.log_uri,
+                secrets=secret_properties(self.properties),
             )
         except (ResourceFailedError, WaiterTimeoutError) as failed:
             raise AirflowException(failed.message) from failed
@@ -402,7 +457,7 @@ class MRSCreateExecuteJobOperator(MRSBaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger saw the job end: its detail, or fail with its state and message."""
-        return dict(self._checked(event)["record"])
+        return dict(self._checked(event, secret_properties(self.properties))["record"])
 
     def on_kill(self) -> None:
         """Kill the job that execute() is waiting for (one handed to the triggerer is not this process's

@@ -3,10 +3,11 @@ names and parameters.
 
 ``MRSShowJobResultSensor`` succeeds on FINISHED only when the job's ``job_result`` is SUCCEEDED (the old
 provider's also passed a FINISHED job whose result was FAILED or KILLED) and fails as soon as the job
-ends otherwise, with the job's ``job_state/job_result`` and MRS's message. ``MRSShowClusterStateSensor``
-fails on failed or abnormal with MRS's ``error_info``. Which states end the wait is the toolkit's waiter
-declaration (:mod:`huaweicloud_toolkit.mrs`). With ``deferrable=True`` (default: ``[operators]
-default_deferrable``) the wait happens in the triggerer (:mod:`airflow_huaweicloud.triggers.mrs`).
+ends otherwise, with the job's ``job_state/job_result``, MRS's message and the last lines of its log
+(given the cluster's ``log_uri``). ``MRSShowClusterStateSensor`` fails on failed or abnormal with MRS's
+``error_info``. Which states end the wait is the toolkit's waiter declaration
+(:mod:`huaweicloud_toolkit.mrs`). With ``deferrable=True`` (default: ``[operators] default_deferrable``)
+the wait happens in the triggerer (:mod:`airflow_huaweicloud.triggers.mrs`).
 """
 
 from __future__ import annotations
@@ -138,14 +139,25 @@ class MRSShowJobResultSensor(_MRSSensor):
     :param cluster_id: the cluster. (templated)
     :param job_id: the job. (templated)
     :param target_status: the ``job_state`` waited for (RUNNING, FINISHED, ...). (templated)
+    :param log_uri: the cluster's ``log_uri``, where its jobs' logs are: a failure's message ends with the
+        last lines of the job's log. (templated)
     :param deferrable: wait in the triggerer instead of a worker slot.
     """
 
-    template_fields: Sequence[str] = ("cluster_id", "job_id", "target_status")
+    template_fields: Sequence[str] = ("cluster_id", "job_id", "target_status", "log_uri")
 
-    def __init__(self, *, cluster_id: str, job_id: str, target_status: str = "FINISHED", **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        cluster_id: str,
+        job_id: str,
+        target_status: str = "FINISHED",
+        log_uri: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(cluster_id=cluster_id, target_status=target_status, **kwargs)
         self.job_id = job_id
+        self.log_uri = log_uri
 
     @property
     def resource_id(self) -> str:
@@ -155,11 +167,15 @@ class MRSShowJobResultSensor(_MRSSensor):
         return job_waiter(self.target_status)
 
     def status(self) -> Status[dict[str, Any]]:
-        return self.hook.get_job_status(self.cluster_id, self.job_id)
+        return self.hook.get_job_status(self.cluster_id, self.job_id, self.log_uri)
 
     def trigger(self) -> MRSCreateExecuteJobTrigger:
         from airflow_huaweicloud.triggers.mrs import MRSCreateExecuteJobTrigger
 
         return MRSCreateExecuteJobTrigger(
-            self.job_id, self.cluster_id, target_status=self.target_status, **self._trigger_settings()
+            self.job_id,
+            self.cluster_id,
+            target_status=self.target_status,
+            log_uri=self.log_uri,
+            **self._trigger_settings(),
         )

@@ -71,16 +71,30 @@ class MRSCreateClusterTrigger(MRSClusterStateTrigger):
 
 class MRSCreateExecuteJobTrigger(_MRSStateTrigger):
     """Fire when the job ends: FINISHED with ``job_result`` SUCCEEDED (success) or any other end (error:
-    FAILED, KILLED, or FINISHED with result FAILED or KILLED). The old provider's name and arguments."""
+    FAILED, KILLED, or FINISHED with result FAILED or KILLED, its message ending with the last lines of the
+    job's log in ``log_uri``, the cluster's). The old provider's name and arguments, and ``log_uri``."""
 
-    def __init__(self, job_id: str, cluster_id: str, target_status: str = "FINISHED", **kwargs: Any):
+    def __init__(
+        self,
+        job_id: str,
+        cluster_id: str,
+        target_status: str = "FINISHED",
+        log_uri: str | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self.job_id = job_id
         self.cluster_id = cluster_id
         self.target_status = target_status
+        self.log_uri = log_uri
 
     def arguments(self) -> dict[str, Any]:
-        return {"job_id": self.job_id, "cluster_id": self.cluster_id, "target_status": self.target_status}
+        return {
+            "job_id": self.job_id,
+            "cluster_id": self.cluster_id,
+            "target_status": self.target_status,
+            "log_uri": self.log_uri,
+        }
 
     @property
     def resource_id(self) -> str:
@@ -90,4 +104,4 @@ class MRSCreateExecuteJobTrigger(_MRSStateTrigger):
         return job_waiter(self.target_status)
 
     def poll(self, hook: MRSHook) -> Status[dict[str, Any]]:
-        return hook.get_job_status(self.cluster_id, self.job_id)
+        return hook.get_job_status(self.cluster_id, self.job_id, self.log_uri)

@@ -23,8 +23,10 @@ Errors carry MRS's codes: ``MRS.0002`` (a parameter of a v2 request), ``12000003
 ``0057`` / ``0168`` (the cluster has no Spark / Hive), ``0173`` (a job the emulator cannot run),
 ``0176`` (no such job), ``0179`` / ``0181`` / ``0183`` (sql-result). ``/_emulator/mrs/settings``
 (unsigned) sets how long clusters start and terminate and makes the next creation fail;
-``/_emulator/mrs/job-executions/{id}/log`` serves a job's log. Records survive restarts; a job running
-at a stop is FAILED after it.
+``/_emulator/mrs/job-executions/{id}/log`` serves a job's log. On a cluster created with a ``log_uri``
+(and ``log_collection`` not 0) each job's log is also published to OBS when the job ends, at
+``{log_uri}/{cluster_id}/job-executions/{job_id}/job.log``. Records survive restarts; a job running at a
+stop is FAILED after it.
 """
 
 from .service import MrsService

@@ -4,9 +4,10 @@ may carry, and a cluster as the v1.1 detail and list (``Cluster``) have it.
 A request is checked as the API reference describes it (required fields, the name's form, the enums,
 the passwords' rules, tags) and kept, passwords removed, to be echoed in the detail: name, version,
 type, region, VPC and subnet, AZ, security group, safe mode, key pair, components, node groups (node
-counts and sizes, volumes), bootstrap scripts, tags, enterprise project, EIP, billing. Nothing of it
-is provisioned: every cluster is the emulator itself (its nodes' addresses are 127.0.0.1), and its jobs
-run on the compute layer (:mod:`.jobs`).
+counts and sizes, volumes), bootstrap scripts, tags, log collection (``log_collection``, and
+``log_uri``: the OBS path the jobs' logs are dumped to, see :func:`log_destination`), enterprise project,
+EIP, billing. Nothing of it is provisioned: every cluster is the emulator itself (its nodes' addresses
+are 127.0.0.1), and its jobs run on the compute layer (:mod:`.jobs`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib.metadata
 import re
 from typing import Any
 
+from ...compute.staging import ObsPath, StagingError
 from ...http import ApiError
 from ..validation import non_empty_string, tag_of, valid_tag
 from .state import FAILED, STARTING, Cluster, NewCluster, invalid
@@ -120,6 +122,19 @@ def _tags(value: Any) -> list[tuple[str, str]]:
     return list(tags.items())
 
 
+def _log_settings(body: dict[str, Any]) -> None:
+    """``log_collection`` (0 or 1, default 1) and ``log_uri`` (an OBS path), as the API takes them."""
+    if body.get("log_collection", 1) not in (0, 1):
+        raise invalid("log_collection must be 0 or 1")
+    value = body.get("log_uri")
+    if value is None:
+        return
+    try:
+        ObsPath.parse(value if isinstance(value, str) else "")
+    except StagingError:
+        raise invalid("log_uri must be an OBS path: obs://bucket/path/") from None
+
+
 def new_cluster(body: Any) -> NewCluster:
     """A ``CreateClusterReqV2`` (or the cluster part of a ``RunJobFlowCommand``), checked."""
     if not isinstance(body, dict):
@@ -141,6 +156,7 @@ def new_cluster(body: Any) -> NewCluster:
     else:
         _string(body, "node_keypair_name")
     _node_groups(body, cluster_type == "CUSTOM")
+    _log_settings(body)
     if body.get("add_jobs"):
         raise invalid("add_jobs is for MRS 1.8.x clusters: submit jobs with run-job-flow's steps")
     spec = {key: value for key, value in body.items() if key not in (*SECRETS, "steps", "tags")}
@@ -152,6 +168,14 @@ def new_cluster(body: Any) -> NewCluster:
 
 def components(cluster: Cluster) -> list[str]:
     return [c.strip() for c in str(cluster.spec.get("components", "")).split(",") if c.strip()]
+
+
+def log_destination(cluster: Cluster) -> str | None:
+    """Where the cluster dumps its jobs' logs: its ``log_uri``, if it collects logs (``log_collection``
+    1, the default)."""
+    if cluster.spec.get("log_collection", 1) == 0:
+        return None
+    return cluster.spec.get("log_uri") or None
 
 
 def _spark_version() -> str:

@@ -22,6 +22,11 @@ when it is submitted (:func:`parse_submission`) and run by :class:`JobExecutor`:
   copied under the target through a staging area and published in one commit only when all are copied.
 
 ``MapReduce`` and ``Flink`` jobs are refused (nothing here runs them). ``properties`` are echoed, not used.
+
+Every job's log (what the program printed, the statements and their errors, the emulator's own lines) is
+kept under the data directory; on a cluster that collects logs it is also dumped, once the job has ended,
+to ``{log_uri}/{cluster_id}/job-executions/{job_id}/job.log`` (:func:`job_log_url`,
+:meth:`JobExecutor.publish_log`).
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ NEEDS = {"Spark": ("Spark", "0057"), "Hive": ("Hive", "0168"), "DistCp": ("Hadoo
 SUBMIT_FAILED = "0173"
 MAX_NAME = 64
 RESULT_ROWS = spark_sql.PREVIEW_ROWS
+LOG_NAME = "job.log"
 
 # spark-submit's options that take a value; a flag not listed here takes none.
 _SPARK_VALUE_OPTIONS = {
@@ -226,6 +232,13 @@ def reported_type(job_type: str) -> str:
     return "SparkSubmit" if job_type == "SparkPython" else job_type
 
 
+def job_log_url(log_uri: str, cluster_id: str, job_id: str) -> str:
+    """Where a job's log is dumped under its cluster's ``log_uri``. The layout is the emulator's (MRS's
+    documentation does not give one): a folder per cluster, then per job execution."""
+    folder = ObsPath.parse(log_uri).url.rstrip("/")
+    return f"{folder}/{cluster_id}/job-executions/{job_id}/{LOG_NAME}"
+
+
 def queue_of(submission: dict[str, Any]) -> str:
     if submission["job_type"] in SPARK_TYPES:
         return parse_spark_submit(submission["arguments"]).queue
@@ -370,6 +383,15 @@ class JobExecutor:
 
     def results_path(self, job_id: str) -> Path:
         return self._root / "results" / f"{job_id}.json"
+
+    def publish_log(self, job_id: str, url: str) -> None:
+        """Publish the job's log as the object at ``url``, whole, in one commit (blocks)."""
+        folder, _, name = url.rpartition("/")
+        with Staging.for_job(self._storage, self._obs, f"{job_id}-log") as staging:
+            directory = staging.output(folder, replace=False)
+            # A copy, not a link: the blob must not change when a line is added to the log afterwards.
+            shutil.copyfile(self.log_path(job_id), directory / name)
+            staging.publish()
 
     def warehouse(self, cluster_id: str) -> Path:
         return self._root / "warehouse" / cluster_id

@@ -36,10 +36,11 @@ from ..dli.catalog import catalog_schema
 from ..lifecycle import CreationSettings, SettingsSurface
 from ..records import log_stamp, now_ms
 from ..validation import query_int
-from .clusters import cluster_document, components, has_tags, new_cluster, tag_filter
+from .clusters import cluster_document, components, has_tags, log_destination, new_cluster, tag_filter
 from .jobs import (
     JobExecutor,
     StatementRunner,
+    job_log_url,
     parse_submission,
     queue_of,
     reported_type,
@@ -189,6 +190,7 @@ class MrsService(RestService):
                     f"{log_stamp()} the emulator stopped while the job was {job.state}: it did not finish, "
                     "and nothing it wrote was published",
                 )
+                self._dump_log(job)
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # built outside a server: nothing will run here anyway
@@ -355,6 +357,9 @@ class MrsService(RestService):
 
         try:
             outcome = await self.jobs.run(job, running, on_commit=lambda: self._committing.add(job.id))
+            self._committing.add(job.id)  # it has ended: a kill now is too late
+            # The log first: a client that sees the job's end finds its log.
+            await asyncio.to_thread(self._dump_log, job)
             await asyncio.to_thread(
                 self.state.update_job,
                 job.id,
@@ -394,6 +399,22 @@ class MrsService(RestService):
             await asyncio.wait([task])  # its process group is killed, its staging area removed
         if killed:
             await asyncio.to_thread(append_log, self.jobs.log_path(job.id), f"{log_stamp()} {why}")
+            await asyncio.to_thread(self._dump_log, job)
+
+    def _dump_log(self, job: Job) -> None:
+        """Publish the ended job's log under its cluster's ``log_uri``, if the cluster collects logs
+        (blocks). Only an ended job's, in one commit: a partial log never appears in OBS."""
+        cluster = self.state.cluster_by_id(job.cluster_id)
+        destination = log_destination(cluster) if cluster is not None else None
+        if destination is None:
+            return
+        url = job_log_url(destination, job.cluster_id, job.id)
+        try:
+            self.jobs.publish_log(job.id, url)
+        except (StagingError, OSError) as error:  # no such bucket any more, ...: the job's outcome stands
+            append_log(
+                self.jobs.log_path(job.id), f"{log_stamp()} the log could not be dumped to {url}: {error}"
+            )
 
     @operation("POST", "/v2/{project_id}/clusters/{cluster_id}/job-executions")
     async def create_execute_job(
