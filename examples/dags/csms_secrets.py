@@ -28,6 +28,7 @@ from airflow.sdk import BaseHook, Variable, dag, task
     tags=["huaweicloud", "csms", "example"],
 )
 def huaweicloud_csms_secrets():
+    # [START howto_csms_connection]
     @task
     def describe_warehouse() -> dict[str, object]:
         connection = BaseHook.get_connection("warehouse")
@@ -41,9 +42,14 @@ def huaweicloud_csms_secrets():
             "sslmode": connection.extra_dejson.get("sslmode"),
         }
 
+    # [END howto_csms_connection]
+
+    # [START howto_csms_variable]
     @task
     def report_owner() -> str:
         return Variable.get("report_owner")
+
+    # [END howto_csms_variable]
 
     @task
     def summary(warehouse: dict[str, object], owner: str) -> str:

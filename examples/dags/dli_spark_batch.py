@@ -24,6 +24,7 @@ from airflow_huaweicloud.operators.dli import DLISparkBatchOperator
 
 BUCKET = "airflow-example-dli-spark"
 
+# [START howto_dli_spark_program]
 WORD_COUNT = """\
 import sys
 
@@ -46,6 +47,7 @@ def main(source: str, target: str) -> None:
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])
 """
+# [END howto_dli_spark_program]
 
 INPUT = {
     "input/part-1.txt": "The data lake\nholds the raw data\n",
@@ -78,6 +80,7 @@ def huaweicloud_dli_spark_batch():
             hook.load_string(text, key, BUCKET, replace=True)
         return sorted(objects)
 
+    # [START howto_dli_spark_batch_operator]
     word_count = DLISparkBatchOperator(
         task_id="word_count",
         name="word-count",
@@ -88,6 +91,7 @@ def huaweicloud_dli_spark_batch():
         deferrable=True,
         poll_interval=1,
     )
+    # [END howto_dli_spark_batch_operator]
 
     @task
     def check_word_counts() -> dict[str, int]:

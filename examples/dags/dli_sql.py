@@ -39,6 +39,7 @@ ORDERS = {
     ),
 }
 
+# [START howto_dli_sql_script]
 CREATE_TABLES = f"""
 CREATE DATABASE IF NOT EXISTS {DATABASE};
 DROP TABLE IF EXISTS {DATABASE}.orders;
@@ -49,7 +50,9 @@ DROP TABLE IF EXISTS {DATABASE}.revenue_by_region;
 CREATE TABLE {DATABASE}.revenue_by_region (region STRING, orders BIGINT, revenue DECIMAL(20, 2))
     USING parquet OPTIONS (path 'obs://{BUCKET}/curated/revenue_by_region');
 """
+# [END howto_dli_sql_script]
 
+# [START howto_dli_sql_parameters]
 AGGREGATE = """
 -- orders of nothing (quantity 0) are not revenue
 INSERT OVERWRITE TABLE revenue_by_region
@@ -59,6 +62,7 @@ INSERT OVERWRITE TABLE revenue_by_region
     GROUP BY region;
 SELECT region, orders, revenue FROM revenue_by_region ORDER BY revenue DESC, region;
 """
+# [END howto_dli_sql_parameters]
 
 
 @dag(
@@ -79,6 +83,7 @@ def huaweicloud_dli_sql():
             hook.load_string(text, key, BUCKET, replace=True)
         return sorted(ORDERS)
 
+    # [START howto_dli_sql_operator]
     create_tables = DLISqlOperator(task_id="create_tables", sql=CREATE_TABLES, poll_interval=1)
     aggregate = DLISqlOperator(
         task_id="aggregate",
@@ -88,6 +93,7 @@ def huaweicloud_dli_sql():
         conf={"spark.sql.shuffle.partitions": 4},
         poll_interval=1,
     )
+    # [END howto_dli_sql_operator]
 
     @task
     def check_results(preview: list[list]) -> dict:
@@ -122,8 +128,10 @@ def huaweicloud_dli_sql():
             "regions": {region: str(revenue) for region, _, revenue in written},
         }
 
+    # [START howto_dli_sql_rows]
     upload_orders() >> create_tables >> aggregate
     check_results(aggregate.output)
+    # [END howto_dli_sql_rows]
 
 
 huaweicloud_dli_sql()

@@ -25,6 +25,7 @@ RETURNS = "airflow-example-returns"
 RAISES = "airflow-example-raises"
 TIMES_OUT = "airflow-example-times-out"
 
+# [START howto_functiongraph_handlers]
 RETURNS_CODE = """\
 def handler(event, context):
     orders = event["orders"]
@@ -40,6 +41,7 @@ def handler(event, context):
             raise ValueError(f"order {order['id']} has a negative quantity")
     return "all orders valid"
 """
+# [END howto_functiongraph_handlers]
 
 TIMES_OUT_CODE = """\
 import time
@@ -67,6 +69,7 @@ ORDERS = {
     tags=["huaweicloud", "functiongraph", "example"],
 )
 def huaweicloud_functiongraph_invoke():
+    # [START howto_functiongraph_create_functions]
     @task
     def create_functions() -> list[str]:
         from airflow_huaweicloud.hooks.functiongraph import FunctionGraphHook
@@ -78,6 +81,9 @@ def huaweicloud_functiongraph_invoke():
             hook.create_function(TIMES_OUT, TIMES_OUT_CODE, timeout=3, replace=True),
         ]
 
+    # [END howto_functiongraph_create_functions]
+
+    # [START howto_functiongraph_invoke_operator]
     valid_orders = {"orders": ORDERS["orders"][:2]}
     invocations = [
         FunctionGraphInvokeOperator(task_id="invoke_returns", function_name=RETURNS, payload=valid_orders),
@@ -93,6 +99,7 @@ def huaweicloud_functiongraph_invoke():
         ),
     ]
     create_functions() >> invocations
+    # [END howto_functiongraph_invoke_operator]
 
 
 huaweicloud_functiongraph_invoke()
