@@ -59,3 +59,14 @@ def test_every_marked_example_is_in_a_guide() -> None:
     }
     assert marked == shown
     assert len(shown) >= 10
+
+
+def test_every_test_file_the_docs_name_exists() -> None:
+    """A guide that says "this test checks it" must name a test that is there."""
+    named = {
+        (document.name, path)
+        for document in [*GUIDES, ROOT / "README.md"]
+        for path in re.findall(r"\b((?:[a-z_]+/)*tests/[\w/]+\.py)\b", document.read_text())
+    }
+    assert named, "no guide names a test file: this check looks for the wrong pattern"
+    assert sorted((doc, path) for doc, path in named if not (ROOT / path).exists()) == []
