@@ -592,8 +592,8 @@ def test_virtual_hosted_and_custom_domain_host_headers(obs_emulator: EmulatorPro
 
 
 def test_unsupported_subresources_and_methods(obs_emulator: EmulatorProcess, bucket: str) -> None:
-    acl = signed(obs_emulator, "GET", f"/{bucket}?acl")
-    assert acl.status_code == 501 and "<Code>NotImplemented</Code>" in acl.text
+    logging = signed(obs_emulator, "GET", f"/{bucket}?logging")
+    assert logging.status_code == 501 and "<Code>NotImplemented</Code>" in logging.text
     post = signed(obs_emulator, "POST", f"/{bucket}/key")
     assert post.status_code == 405 and "<Code>MethodNotAllowed</Code>" in post.text
     service = signed(obs_emulator, "DELETE", "/")

@@ -198,6 +198,36 @@ def test_copy_and_move(hook: OBSHook, bucket: str) -> None:
     assert missing.value.code == "NoSuchKey"
 
 
+def test_versioned_reads_copies_and_deletes(hook: OBSHook, bucket: str) -> None:
+    assert hook.get_bucket_versioning(bucket) is None
+    hook.put_bucket_versioning(bucket, "Enabled")
+    assert hook.get_bucket_versioning(bucket) == "Enabled"
+    hook.load_string("one", "k", bucket)
+    v1 = hook.get_key("k", bucket).version_id
+    hook.load_string("two!", "k", bucket, replace=True)
+    current = hook.head_object(f"obs://{bucket}/k")
+    assert current is not None
+    v2 = current["VersionId"]
+    assert v1 and v2 and v1 != v2
+    assert hook.read_key("k", bucket, version_id=v1) == "one"
+    assert hook.get_bytes(f"obs://{bucket}/k", version_id=v2) == b"two!"
+    old = hook.head_object("k", bucket, version_id=v1)
+    assert old is not None and (old["VersionId"], old["ContentLength"]) == (v1, 3)
+    hook.copy_object("k", "restored", bucket, bucket, source_version_id=v1)
+    assert hook.read_key("restored", bucket) == "one"
+
+    assert hook.delete_objects(bucket, "k") == 1  # a delete marker: the versions stay
+    assert not hook.check_for_key("k", bucket)
+    assert hook.read_key("k", bucket, version_id=v2) == "two!"
+    assert hook.delete_objects(bucket, [("k", v1), ("k", v2)]) == 2
+    assert hook.head_object("k", bucket, version_id=v1) is None
+    with pytest.raises(HuaweiCloudError) as missing:
+        hook.get_key("k", bucket, version_id=v2)
+    assert missing.value.code == "NoSuchVersion"
+    hook.put_bucket_versioning(bucket, "Suspended")
+    assert hook.get_bucket_versioning(bucket) == "Suspended"
+
+
 def test_delete_objects_in_batches_of_1000(
     hook: OBSHook, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -261,6 +261,17 @@ class OBSHook(HuaweiCloudBaseHook):
         bucket = _bucket(bucket_name)
         self._call("deleteBucketTagging", lambda: self.client.deleteBucketTagging(bucket))
 
+    def get_bucket_versioning(self, bucket_name: str) -> str | None:
+        """``Enabled`` or ``Suspended``; None while versioning was never configured for the bucket."""
+        bucket = _bucket(bucket_name)
+        status = self._call("getBucketVersioning", lambda: self.client.getBucketVersioning(bucket)).body
+        return str(status) if status else None
+
+    def put_bucket_versioning(self, bucket_name: str, status: str) -> None:
+        """Enable (``Enabled``) or suspend (``Suspended``) versioning of the bucket."""
+        bucket = _bucket(bucket_name)
+        self._call("setBucketVersioning", lambda: self.client.setBucketVersioning(bucket, status))
+
     # Listing -----------------------------------------------------------------------------------
 
     def iter_objects(
@@ -440,30 +451,39 @@ class OBSHook(HuaweiCloudBaseHook):
     # Objects: metadata -------------------------------------------------------------------------
 
     @unify_bucket_name_and_key
-    def head_object(self, key: str, bucket_name: str | None = None) -> dict[str, Any] | None:
+    def head_object(
+        self, key: str, bucket_name: str | None = None, version_id: str | None = None
+    ) -> dict[str, Any] | None:
         """The object's metadata under the S3 names (``ContentLength``, ``ETag``, ``LastModified``,
-        ``ContentType``, ``Metadata``, ...), or None when there is no such object."""
-        meta = self._head(key, bucket_name)
+        ``ContentType``, ``Metadata``, ``VersionId``, ...), or None when there is no such object. With
+        ``version_id``, of that version of it (in a bucket with versioning)."""
+        meta = self._head(key, bucket_name, version_id)
         return meta.as_dict() if meta is not None else None
 
-    def _head(self, key: str, bucket_name: str | None) -> ObjectMetadata | None:
+    def _head(
+        self, key: str, bucket_name: str | None, version_id: str | None = None
+    ) -> ObjectMetadata | None:
         from huaweicloud_toolkit.obs import head_object
 
         assert bucket_name is not None
-        return head_object(self.session, bucket_name, key)
+        return head_object(self.session, bucket_name, key, version_id)
 
     @unify_bucket_name_and_key
-    def get_key(self, key: str, bucket_name: str | None = None) -> ObjectMetadata:
-        """The object's metadata (:class:`huaweicloud_toolkit.obs.ObjectMetadata`); raises
-        ``HuaweiCloudError`` (404, ``NoSuchKey``) when there is no such object."""
-        meta = self._head(key, bucket_name)
+    def get_key(
+        self, key: str, bucket_name: str | None = None, version_id: str | None = None
+    ) -> ObjectMetadata:
+        """The object's metadata (:class:`huaweicloud_toolkit.obs.ObjectMetadata`), or with ``version_id``
+        that version's; raises ``HuaweiCloudError`` (404, ``NoSuchKey`` / ``NoSuchVersion``) when there
+        is no such object or version."""
+        meta = self._head(key, bucket_name, version_id)
         if meta is None:
             from huaweicloud_toolkit.errors import HuaweiCloudError
 
+            version = f" version {version_id}" if version_id is not None else ""
             raise HuaweiCloudError(
-                f"obs://{bucket_name}/{key} does not exist",
+                f"obs://{bucket_name}/{key}{version} does not exist",
                 status=404,
-                code="NoSuchKey",
+                code="NoSuchKey" if version_id is None else "NoSuchVersion",
                 service="obs",
                 operation="getObjectMetadata",
             )
@@ -570,17 +590,26 @@ class OBSHook(HuaweiCloudBaseHook):
     # Objects: reading --------------------------------------------------------------------------
 
     @unify_bucket_name_and_key
-    def get_bytes(self, key: str, bucket_name: str | None = None) -> bytes:
-        """The object's content, in memory (use :meth:`download_file` for large objects)."""
+    def get_bytes(self, key: str, bucket_name: str | None = None, version_id: str | None = None) -> bytes:
+        """The object's content (with ``version_id``, that version's), in memory (use
+        :meth:`download_file` for large objects)."""
+        from obs import GetObjectRequest
+
+        request = GetObjectRequest(versionId=version_id) if version_id is not None else None
         result = self._call(
-            "getObject", lambda: self.client.getObject(bucket_name, key, loadStreamInMemory=True)
+            "getObject",
+            lambda: self.client.getObject(
+                bucket_name, key, getObjectRequest=request, loadStreamInMemory=True
+            ),
         )
         buffer = result.body.buffer
         return bytes(buffer) if buffer is not None else b""
 
     @unify_bucket_name_and_key
-    def read_key(self, key: str, bucket_name: str | None = None, encoding: str = "utf-8") -> str:
-        return self.get_bytes(key, bucket_name).decode(encoding)
+    def read_key(
+        self, key: str, bucket_name: str | None = None, encoding: str = "utf-8", version_id: str | None = None
+    ) -> str:
+        return self.get_bytes(key, bucket_name, version_id).decode(encoding)
 
     @unify_bucket_name_and_key
     def download_file(
@@ -762,10 +791,11 @@ class OBSHook(HuaweiCloudBaseHook):
         source_bucket_name: str | None = None,
         dest_bucket_name: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        source_version_id: str | None = None,
     ) -> str:
-        """Copy an object server-side (up to 5 GiB); keys may be ``obs://`` URLs with the bucket names
-        left out. With ``metadata`` the copy gets that user metadata instead of the source's. Returns
-        the copy's ETag."""
+        """Copy an object server-side (up to 5 GiB) — with ``source_version_id``, that version of it; keys
+        may be ``obs://`` URLs with the bucket names left out. With ``metadata`` the copy gets that user
+        metadata instead of the source's. Returns the copy's ETag."""
         from obs import CopyObjectHeader
 
         dest_bucket, dest_key = get_obs_bucket_key(
@@ -784,6 +814,7 @@ class OBSHook(HuaweiCloudBaseHook):
                 dest_key,
                 metadata=dict(metadata) if metadata is not None else None,
                 headers=headers,
+                versionId=source_version_id,
             ),
         )
         return str(getattr(result.body, "etag", None) or "").strip('"')
@@ -824,10 +855,11 @@ class OBSHook(HuaweiCloudBaseHook):
         self.delete_objects(source_bucket, [source_key])
         return etag
 
-    def delete_objects(self, bucket: str, keys: str | Iterable[str]) -> int:
+    def delete_objects(self, bucket: str, keys: str | Iterable[str | tuple[str, str]]) -> int:
         """Delete ``keys`` (one key, or any iterable, consumed lazily) in batches of 1,000 keys per
-        request; returns how many were deleted. Missing keys count as deleted. Keys OBS refuses are
-        raised together, after every batch was tried."""
+        request; returns how many were deleted. A ``(key, version_id)`` pair deletes that version for
+        good (a plain key in a versioned bucket gets a delete marker). Missing keys count as deleted.
+        Keys OBS refuses are raised together, after every batch was tried."""
         from huaweicloud_toolkit.obs import delete_objects
 
         bucket_name = _bucket(bucket, "bucket")

@@ -1,4 +1,5 @@
-"""Object metadata (``HEAD``), batched deletes and emptying a bucket."""
+"""Object metadata (``HEAD``), batched deletes and emptying a bucket; reads and deletes take a version
+id where the bucket keeps versions."""
 
 from __future__ import annotations
 
@@ -88,11 +89,14 @@ def metadata_from_result(bucket: str, key: str, result: Any) -> ObjectMetadata:
     )
 
 
-def head_object(session: Session, bucket: str, key: str) -> ObjectMetadata | None:
-    """The object's metadata, or None when there is no such object (a missing bucket raises)."""
+def head_object(
+    session: Session, bucket: str, key: str, version_id: str | None = None
+) -> ObjectMetadata | None:
+    """The object's metadata — of the version ``version_id`` names, else of the current one — or None
+    when there is no such object or version (a missing bucket raises)."""
     client = session.obs_client()
     result = session.call_obs(
-        functools.partial(client.getObjectMetadata, bucket, key),
+        functools.partial(client.getObjectMetadata, bucket, key, versionId=version_id),
         operation="getObjectMetadata",
         ok_statuses=(200, 404),
     )
@@ -120,6 +124,11 @@ class DeleteError:
     key: str
     code: str | None
     message: str | None
+    version_id: str | None = None
+
+
+# What a batched delete takes: a key, or (key, version id) to delete that version of it.
+DeleteTarget = str | tuple[str, str]
 
 
 @dataclass
@@ -135,18 +144,19 @@ class DeleteReport:
         return not self.errors
 
 
-def _batches(keys: Iterable[str], size: int) -> Iterator[list[str]]:
+def _batches(keys: Iterable[DeleteTarget], size: int) -> Iterator[list[DeleteTarget]]:
     iterator = iter(keys)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
 
 
 def delete_objects(
-    session: Session, bucket: str, keys: Iterable[str], *, batch_size: int = DELETE_BATCH
+    session: Session, bucket: str, keys: Iterable[DeleteTarget], *, batch_size: int = DELETE_BATCH
 ) -> DeleteReport:
     """Delete ``keys`` (any iterable, consumed lazily) with one quiet ``deleteObjects`` request per
-    ``batch_size`` keys. Keys that do not exist count as deleted, as in OBS. A request that fails as a
-    whole raises; keys OBS refuses one by one are reported in ``DeleteReport.errors``."""
+    ``batch_size`` keys. A ``(key, version_id)`` pair deletes that version for good; a plain key in a
+    versioned bucket gets a delete marker, as in OBS. Keys that do not exist count as deleted. A request
+    that fails as a whole raises; keys OBS refuses one by one are reported in ``DeleteReport.errors``."""
     from obs import DeleteObjectsRequest, Object
 
     if not 1 <= batch_size <= DELETE_BATCH:
@@ -154,11 +164,14 @@ def delete_objects(
     client = session.obs_client()
     report = DeleteReport()
     for batch in _batches(keys, batch_size):
-        request = DeleteObjectsRequest(quiet=True, objects=[Object(key=key) for key in batch])
+        objects = [Object(key=item) if isinstance(item, str) else Object(*item) for item in batch]
+        request = DeleteObjectsRequest(quiet=True, objects=objects)
         body: Any = session.call_obs(
             functools.partial(client.deleteObjects, bucket, request), operation="deleteObjects"
         ).body
-        errors = [DeleteError(e.key, e.code, e.message) for e in (body.error or [] if body else [])]
+        errors = [
+            DeleteError(e.key, e.code, e.message, e.versionId) for e in (body.error or [] if body else [])
+        ]
         report.requests += 1
         report.errors.extend(errors)
         report.deleted += len(batch) - len(errors)

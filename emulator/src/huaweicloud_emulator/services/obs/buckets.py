@@ -1,4 +1,4 @@
-"""Bucket operations: list, create, head, delete, location, tagging and the (never enabled) versioning."""
+"""Bucket operations: list, create, head, delete, location, tagging and versioning."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import re
 import time
 
 from ...http import Response
-from . import tagging
+from . import tagging, versions
 from .bodies import drain, read_small_body
 from .call import Call
-from .errors import ObsError, invalid_argument, malformed_xml, no_such_bucket
+from .errors import ObsError, invalid_argument, malformed_xml, no_such_bucket, not_implemented
 from .headers import OBS_PREFIX, iso_date, parse_int, prefixed
 from .listing import bucket_location_headers, owner
 from .names import check_bucket_name
-from .xml import add, add_all, element, parse, serialize
+from .xml import add, add_all, element, parse, serialize, text_of
 
 # Where a bucket is created when the request names no location: the cloud's default region.
 DEFAULT_LOCATION = "cn-north-1"
@@ -142,9 +142,32 @@ async def get_location(call: Call) -> Response:
 
 
 async def get_versioning(call: Call) -> Response:
-    """Versioning was never enabled (the emulator has none): an empty configuration, as S3 and OBS say."""
-    await asyncio.to_thread(call.backend.state.require_bucket, call.bucket)
-    return call.xml(serialize(element("VersioningConfiguration", call.namespace)))
+    """``<VersioningConfiguration><Status>``: empty while versioning was never configured, as S3 and OBS
+    answer (one document in both dialects, only the namespace differs)."""
+    bucket = await asyncio.to_thread(call.backend.state.require_bucket, call.bucket)
+    root = element("VersioningConfiguration", call.namespace)
+    if bucket.versioning is not None:
+        add(root, "Status", bucket.versioning)
+    return call.xml(serialize(root))
+
+
+async def put_versioning(call: Call) -> Response:
+    """Enable or suspend versioning: ``<VersioningConfiguration><Status>Enabled|Suspended``. S3's
+    ``MfaDelete`` may only say Disabled (the emulator has no MFA devices)."""
+    root = parse(await read_small_body(call.request), "VersioningConfiguration")
+    status = (text_of(root, "Status") or "").strip()
+    if status not in versions.STATES:
+        raise ObsError(
+            400,
+            "IllegalVersioningConfigurationException",
+            "The versioning configuration specified in the request is invalid.",
+            details={"Status": status},
+        )
+    mfa_delete = text_of(root, "MfaDelete")
+    if mfa_delete is not None and mfa_delete.strip() != "Disabled":
+        raise not_implemented("MFA delete")
+    await asyncio.to_thread(call.backend.state.set_versioning, call.bucket, status)
+    return Response(200)
 
 
 async def get_storage_info(call: Call) -> Response:

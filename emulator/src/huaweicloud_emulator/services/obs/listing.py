@@ -1,10 +1,10 @@
-"""Listing objects (v1 and v2, and as versions) with prefix, delimiter and paging — one index range scan
-per page.
+"""Listing objects (v1 and v2) and their versions with prefix, delimiter and paging — one index range
+scan per page (two for versions: current objects and older versions, merged).
 
-Buckets have no versioning here: ``GET /bucket?versions`` (ListObjectVersions) lists every object as
-its only version, ``VersionId`` ``null`` and latest, and pages by key marker (a version-id marker can
-only be ``null``, the one version of its key) — which is what tools that empty a bucket the portable
-way (list versions, then delete each by version id) need.
+``GET /bucket?versions`` (ListObjectVersions) walks keys in order and each key's versions newest first:
+``<Version>`` entries and ``<DeleteMarker>`` entries, ``IsLatest`` on the newest, paged by key marker and
+version-id marker. In a bucket never versioned every object is its one version, ``null`` and latest —
+which is what tools that empty a bucket the portable way (list versions, delete each by id) need.
 
 The pager walks keys in UTF-8 binary order from a cursor, in batches of at most max-keys + 1 rows.
 A key that rolls up into a common prefix ``cp`` is reported once as ``cp`` and the walk jumps past every
@@ -26,8 +26,7 @@ from ...http import Response
 from .call import Call
 from .errors import invalid_argument
 from .headers import iso_date, parse_int, quoted
-from .state import Bucket, ObjectRecord, prefix_end
-from .versions import NULL_VERSION
+from .state import Bucket, ObjectRecord, VersionRow, prefix_end
 from .xml import add, add_all, element, serialize
 
 MAX_KEYS = 1000
@@ -40,7 +39,7 @@ class Cursor:
 
     key: bytes
     inclusive: bool
-    tie: str | None = None
+    tie: str | int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ Fetch = Callable[[Cursor, bytes | None, int], list[Row]]
 def paginate(
     fetch: Fetch[Row],
     key_of: Callable[[Row], bytes],
-    tie_of: Callable[[Row], str | None],
+    tie_of: Callable[[Row], str | int | None],
     *,
     prefix: bytes,
     delimiter: bytes,
@@ -148,17 +147,23 @@ def _encode_token(key: bytes) -> str:
     return base64.urlsafe_b64encode(key).decode("ascii").rstrip("=")
 
 
-async def _object_entries(
-    call: Call, prefix: str, delimiter: str, marker: Cursor | None, max_keys: int
-) -> tuple[Bucket, list[Entry[ObjectRecord]], bool]:
-    """The bucket, and one page of its objects and common prefixes (the listings of objects and of their
-    versions walk the same keys)."""
+async def _entries(
+    call: Call,
+    fetch: Fetch[Row],
+    key_of: Callable[[Row], bytes],
+    tie_of: Callable[[Row], str | int | None],
+    prefix: str,
+    delimiter: str,
+    marker: Cursor | None,
+    max_keys: int,
+) -> tuple[Bucket, list[Entry[Row]], bool]:
+    """The bucket, and one page of its rows and common prefixes."""
     bucket = await asyncio.to_thread(call.backend.state.require_bucket, call.bucket)
     entries, truncated = await asyncio.to_thread(
         paginate,
-        _object_fetch(call),
-        _key_of,
-        _no_tie,
+        fetch,
+        key_of,
+        tie_of,
         prefix=prefix.encode("utf-8"),
         delimiter=delimiter.encode("utf-8"),
         marker=marker,
@@ -186,7 +191,9 @@ async def list_objects(call: Call) -> Response:
         start = marker_text.encode("utf-8")
     marker = Cursor(start, False) if start else None
 
-    bucket, entries, truncated = await _object_entries(call, prefix, delimiter, marker, max_keys)
+    bucket, entries, truncated = await _entries(
+        call, _object_fetch(call), _key_of, _no_tie, prefix, delimiter, marker, max_keys
+    )
 
     root = element("ListBucketResult", call.namespace)
     add_all(root, [("Name", call.bucket), ("Prefix", encode(prefix))])
@@ -239,8 +246,36 @@ def bucket_location_headers(call: Call, bucket: Bucket) -> dict[str, str]:
     return {name: bucket.location}
 
 
+def _version_fetch(call: Call) -> Fetch[VersionRow]:
+    state = call.backend.state
+    bucket = call.bucket
+
+    def fetch(cursor: Cursor, upper: bytes | None, limit: int) -> list[VersionRow]:
+        after = cursor.tie if isinstance(cursor.tie, int) else None
+        return state.version_page(bucket, cursor.key, cursor.inclusive, after, upper, limit)
+
+    return fetch
+
+
+def _version_marker(call: Call, key_marker: str, version_marker: str) -> Cursor | None:
+    """Where the listing resumes: after the version ``version_marker`` of ``key_marker``, or after the
+    whole key (no version-id marker, or one that names no version of it any more)."""
+    if not key_marker:
+        if version_marker:
+            raise invalid_argument(
+                "A version-id marker cannot be specified without a key marker.",
+                "version-id-marker",
+                version_marker,
+            )
+        return None
+    seq = None
+    if version_marker:
+        seq = call.backend.state.version_seq(call.bucket, key_marker, version_marker)
+    return Cursor(key_marker.encode("utf-8"), False, seq)
+
+
 async def list_object_versions(call: Call) -> Response:
-    """GET /bucket?versions: every object as its one (null) version."""
+    """GET /bucket?versions: ListObjectVersions."""
     query = call.query
     encode = encoder(call)
     max_keys = parse_int(query.get("max-keys"), "max-keys", default=MAX_KEYS, high=MAX_KEYS)
@@ -248,15 +283,17 @@ async def list_object_versions(call: Call) -> Response:
     delimiter = query.get("delimiter", "")
     key_marker = query.get("key-marker", "")
     version_marker = query.get("version-id-marker", "")
-    if version_marker and not key_marker:
-        raise invalid_argument(
-            "A version-id marker cannot be specified without a key marker.",
-            "version-id-marker",
-            version_marker,
-        )
-    # Each key has one version: after its version (null) or after the key, the walk resumes past it.
-    marker = Cursor(key_marker.encode("utf-8"), False) if key_marker else None
-    bucket, entries, truncated = await _object_entries(call, prefix, delimiter, marker, max_keys)
+    marker = await asyncio.to_thread(_version_marker, call, key_marker, version_marker)
+    bucket, entries, truncated = await _entries(
+        call,
+        _version_fetch(call),
+        lambda version: version.key,
+        lambda version: version.seq,
+        prefix,
+        delimiter,
+        marker,
+        max_keys,
+    )
     root = element("ListVersionsResult", call.namespace)
     add_all(
         root,
@@ -271,7 +308,7 @@ async def list_object_versions(call: Call) -> Response:
         last = entries[-1]
         add(root, "NextKeyMarker", encode(last.text))
         if last.row is not None:
-            add(root, "NextVersionIdMarker", NULL_VERSION)
+            add(root, "NextVersionIdMarker", last.row.record.version_id)
     add(root, "MaxKeys", max_keys)
     if delimiter:
         add(root, "Delimiter", encode(delimiter))
@@ -279,26 +316,32 @@ async def list_object_versions(call: Call) -> Response:
     if "encoding-type" in query:
         add(root, "EncodingType", "url")
     for entry in entries:
-        record = entry.row
-        if record is None:
-            continue
-        node = add(root, "Version")
-        add_all(
-            node,
-            [
-                ("Key", encode(record.key)),
-                ("VersionId", NULL_VERSION),
-                ("IsLatest", True),
-                ("LastModified", iso_date(record.last_modified)),
-                ("ETag", quoted(record.etag)),
-                ("Size", record.size),
-            ],
-        )
-        owner(node, call)
-        add(node, "StorageClass", record.headers.get("storage-class", "STANDARD"))
-        if record.appendable:
-            add(node, "Type", "Appendable")
+        if entry.row is not None:
+            _version_entry(root, call, entry.row, encode)
     for entry in entries:
         if entry.row is None:
             add(add(root, "CommonPrefixes"), "Prefix", encode(entry.text))
     return call.xml(serialize(root), headers=bucket_location_headers(call, bucket))
+
+
+def _version_entry(root: Any, call: Call, version: VersionRow, encode: Callable[[str], str]) -> None:
+    """A ``<Version>`` or ``<DeleteMarker>`` of the listing, in the order the key's versions go."""
+    record = version.record
+    node = add(root, "DeleteMarker" if record.delete_marker else "Version")
+    add_all(
+        node,
+        [
+            ("Key", encode(record.key)),
+            ("VersionId", record.version_id),
+            ("IsLatest", version.latest),
+            ("LastModified", iso_date(record.last_modified)),
+        ],
+    )
+    if record.delete_marker:
+        owner(node, call)
+        return
+    add_all(node, [("ETag", quoted(record.etag)), ("Size", record.size)])
+    owner(node, call)
+    add(node, "StorageClass", record.headers.get("storage-class", "STANDARD"))
+    if record.appendable:
+        add(node, "Type", "Appendable")

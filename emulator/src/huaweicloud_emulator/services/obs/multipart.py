@@ -29,11 +29,12 @@ from . import checksums, tagging
 from .bodies import READ_CHUNK, drain, read_small_body, receive_blob
 from .buckets import require_bucket
 from .call import Call
-from .errors import ObsError, invalid_argument, malformed_xml, no_such_key
+from .errors import ObsError, invalid_argument, malformed_xml
 from .headers import iso_date, parse_int, parse_range, prefixed, quoted, stored_headers, user_metadata
 from .listing import Cursor, encoder, owner, paginate
 from .objects import parse_copy_source
 from .state import CompletedUpload, ObjectRecord, Part, Upload
+from .versions import version_headers
 from .xml import add, add_all, element, parse, serialize, text_of
 
 MIN_PART_SIZE = 100 * 1024  # every part but the last
@@ -139,13 +140,11 @@ def _copy_range(
 async def _copy_part(
     call: Call, number: int, upload_id: str, source: str, algorithm: checksums.Algorithm | None
 ) -> Response:
-    source_bucket, source_key = parse_copy_source(source)
+    source_bucket, source_key, source_version = parse_copy_source(source)
     await drain(call.request)
     state, blobs = call.backend.state, call.backend.blobs
     for _ in range(5):
-        record = await asyncio.to_thread(state.get_object, source_bucket, source_key)
-        if record is None:
-            raise no_such_key(source_key)
+        record = await asyncio.to_thread(state.copy_source, source_bucket, source_key, source_version)
         wanted = prefixed(call.request, "copy-source-range")
         byte_range = parse_range(wanted, record.size) if wanted else None
         start, length = (byte_range.start, byte_range.length) if byte_range else (0, record.size)
@@ -328,7 +327,7 @@ async def complete(call: Call) -> Response:
         completed = await asyncio.to_thread(state.completed_upload, call.bucket, call.key, upload_id)
         if exc.code != "NoSuchUpload" or completed is None or not _same_parts(body, completed):
             raise
-        return _completion_result(call, completed.etag, completed.checksum)
+        return _completion_result(call, completed.etag, completed.checksum, completed.version_id)
     requested = _requested_parts(body)
     stored = {part.part_number: part for part in await asyncio.to_thread(state.parts, upload_id)}
     used = _choose_parts(requested, stored, upload.checksum)
@@ -357,7 +356,7 @@ async def complete(call: Call) -> Response:
     listed = [(part.number, part.etag) for part in requested]
     garbage = await asyncio.to_thread(state.complete_upload, upload, used, record, composite, listed)
     await call.backend.discard(garbage)
-    return _completion_result(call, record.etag, checksum)
+    return _completion_result(call, record.etag, checksum, record.version_id)
 
 
 def _same_parts(body: bytes, completed: CompletedUpload) -> bool:
@@ -369,7 +368,9 @@ def _same_parts(body: bytes, completed: CompletedUpload) -> bool:
     return [(part.number, part.etag) for part in requested] == completed.parts
 
 
-def _completion_result(call: Call, etag: str, checksum: checksums.Checksum | None) -> Response:
+def _completion_result(
+    call: Call, etag: str, checksum: checksums.Checksum | None, version_id: str
+) -> Response:
     encode = encoder(call)
     root = element("CompleteMultipartUploadResult", call.namespace)
     add_all(
@@ -391,7 +392,7 @@ def _completion_result(call: Call, etag: str, checksum: checksums.Checksum | Non
         )
     if "encoding-type" in call.query:
         add(root, "EncodingType", "url")
-    return call.xml(serialize(root))
+    return call.xml(serialize(root), headers=version_headers(call.prefix, version_id))
 
 
 async def abort(call: Call) -> Response:
@@ -418,7 +419,8 @@ async def list_uploads(call: Call) -> Response:
     marker = Cursor(key_marker.encode("utf-8"), False, upload_marker) if key_marker else None
 
     def fetch(cursor: Cursor, upper: bytes | None, limit: int) -> list[Upload]:
-        return state.upload_page(call.bucket, cursor.key, cursor.inclusive, cursor.tie, upper, limit)
+        after = cursor.tie if isinstance(cursor.tie, str) else None
+        return state.upload_page(call.bucket, cursor.key, cursor.inclusive, after, upper, limit)
 
     entries, truncated = await asyncio.to_thread(
         paginate,

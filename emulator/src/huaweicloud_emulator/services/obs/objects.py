@@ -1,9 +1,12 @@
-"""Object operations: put, get, head, delete, copy, batch delete, tagging and OBS append."""
+"""Object operations: put, get, head, delete, copy, batch delete, tagging and OBS append — each on the
+current object or, where S3 and OBS allow it, on the version the request names (see :mod:`.versions`)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import BinaryIO
 from urllib.parse import parse_qsl, quote, unquote_plus
 
@@ -29,8 +32,8 @@ from .headers import (
     user_metadata,
 )
 from .names import check_key, decode_key
-from .state import ObjectRecord, ObsState
-from .versions import NULL_VERSION, check_version
+from .state import ObjectRecord, ObsState, Removal, Tags
+from .versions import NULL_VERSION, no_such_version, version_headers
 from .xml import add, add_all, element, parse, serialize, text_of
 
 MAX_DELETE_KEYS = 1000
@@ -61,7 +64,7 @@ async def put_object(call: Call) -> Response:
     )
     garbage = await _commit(call, record, info)
     await call.backend.discard(garbage)
-    response_headers = {"ETag": quoted(info.md5_hex)}
+    response_headers = {"ETag": quoted(info.md5_hex), **version_headers(call.prefix, record.version_id)}
     if received.checksum is not None:
         response_headers.update(received.checksum.headers())
     return Response(200, response_headers)
@@ -88,16 +91,30 @@ async def _commit(
         raise
 
 
-def _open_current(
+def open_current(
     state: ObsState, blobs: BlobStore, bucket: str, key: str
 ) -> tuple[ObjectRecord, BinaryIO] | None:
     """The object and its open blob; retried when a concurrent write replaced (and deleted) the blob."""
+    found = _open(state, blobs, bucket, lambda: state.get_object(bucket, key))
+    if found is None:
+        return None
+    record, file = found
+    assert file is not None  # a current object is never a delete marker
+    return record, file
+
+
+def _open(
+    state: ObsState, blobs: BlobStore, bucket: str, find: Callable[[], ObjectRecord | None]
+) -> tuple[ObjectRecord, BinaryIO | None] | None:
+    """The version ``find`` reads, and its open blob (None for a delete marker)."""
     for _ in range(OPEN_ATTEMPTS):
-        record = state.get_object(bucket, key)
+        record = find()
         if record is None:
             if state.bucket(bucket) is None:
                 raise no_such_bucket(bucket)
             return None
+        if record.delete_marker:
+            return record, None
         try:
             return record, blobs.open(record.blob_id)
         except FileNotFoundError:
@@ -105,12 +122,60 @@ def _open_current(
     raise ObsError(503, "ServiceUnavailable", "The object is being rewritten; please retry.")
 
 
+def _delete_marker_headers(call: Call, marker: ObjectRecord) -> dict[str, str]:
+    return {
+        call.prefix + "delete-marker": "true",
+        **version_headers(call.prefix, marker.version_id, named=True),
+        "Last-Modified": http_date(marker.last_modified),
+    }
+
+
+def _missing(call: Call) -> ObsError:
+    """404 NoSuchKey; when the key's latest version is a delete marker, the answer says so."""
+    error = no_such_key(call.key)
+    marker = call.backend.state.latest_delete_marker(call.bucket, call.key)
+    if marker is not None:
+        error.headers.update(_delete_marker_headers(call, marker))
+    return error
+
+
+def _delete_marker_named(call: Call, marker: ObjectRecord) -> ObsError:
+    """What a read of a delete marker by its version id answers: 405, as S3 and OBS do."""
+    return ObsError(
+        405,
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+        headers=_delete_marker_headers(call, marker),
+        details={"Method": call.request.method, "ResourceType": "DeleteMarker"},
+    )
+
+
+def _named_version(call: Call, version_id: str) -> ObjectRecord:
+    """The object version a request names (``versionId``); not a delete marker."""
+    record = call.backend.state.get_version(call.bucket, call.key, version_id)
+    if record is None:
+        require_bucket(call)
+        raise no_such_version(call.key, version_id)
+    if record.delete_marker:
+        raise _delete_marker_named(call, record)
+    return record
+
+
 async def get_object(call: Call, *, head: bool = False) -> Response:
     # A point read and an open(): inline, as a thread hop would cost more (see state.py).
-    found = _open_current(call.backend.state, call.backend.blobs, call.bucket, call.key)
+    state, version_id = call.backend.state, call.query.get("versionId")
+
+    def find() -> ObjectRecord | None:
+        if version_id is None:
+            return state.get_object(call.bucket, call.key)
+        return state.get_version(call.bucket, call.key, version_id)
+
+    found = _open(state, call.backend.blobs, call.bucket, find)
     if found is None:
-        raise no_such_key(call.key)
+        raise _missing(call) if version_id is None else no_such_version(call.key, version_id)
     record, file = found
+    if file is None:
+        raise _delete_marker_named(call, record)
     try:
         if not check_conditions(call.request.headers, record):
             file.close()
@@ -122,6 +187,7 @@ async def get_object(call: Call, *, head: bool = False) -> Response:
         file.close()
         raise
     headers = object_headers(record, call.prefix)
+    headers.update(version_headers(call.prefix, record.version_id, named=version_id is not None))
     headers.update(response_overrides(call.request))
     start, length, status = 0, record.size, 200
     if byte_range is not None:
@@ -142,18 +208,26 @@ async def get_object(call: Call, *, head: bool = False) -> Response:
 
 async def delete_object(call: Call) -> Response:
     await drain(call.request)
-    garbage = await asyncio.to_thread(call.backend.state.delete_objects, call.bucket, [call.key])
+    removal, garbage = await asyncio.to_thread(
+        call.backend.state.delete_object, call.bucket, call.key, call.query.get("versionId"), time.time()
+    )
     await call.backend.discard(garbage)
-    # versionId=null (checked by the router) deleted the one version, and S3 says which.
-    return Response(204, {call.prefix + "version-id": NULL_VERSION} if "versionId" in call.query else {})
+    headers = {}
+    if removal.delete_marker:
+        headers[call.prefix + "delete-marker"] = "true"
+    # The version removed, or the delete marker made (a null one too: it is what the delete did).
+    shown = removal.version_id or removal.marker_version_id
+    if shown is not None:
+        headers.update(version_headers(call.prefix, shown, named=True))
+    return Response(204, headers)
 
 
 # -- copy ----------------------------------------------------------------------------------------
 
 
-def parse_copy_source(value: str) -> tuple[str, str]:
-    """(bucket, key) of ``x-obs-copy-source`` / ``x-amz-copy-source``: ``/bucket/url-encoded-key``,
-    optionally ``?versionId=`` the null version (the only one)."""
+def parse_copy_source(value: str) -> tuple[str, str, str | None]:
+    """(bucket, key, version id or None) of ``x-obs-copy-source`` / ``x-amz-copy-source``:
+    ``/bucket/url-encoded-key``, optionally ``?versionId=...``."""
     raw, _, suffix = value.partition("?")
     raw = raw[1:] if raw.startswith("/") else raw
     raw_bucket, sep, raw_key = raw.partition("/")
@@ -163,10 +237,8 @@ def parse_copy_source(value: str) -> tuple[str, str]:
             "x-obs-copy-source",
             value,
         )
-    key = decode_key(raw_key)
     version = dict(parse_qsl(suffix, keep_blank_values=True)).get("versionId")
-    check_version(key, version)
-    return decode_key(raw_bucket), key
+    return decode_key(raw_bucket), decode_key(raw_key), version
 
 
 def _directive(call: Call, name: str) -> str:
@@ -178,10 +250,14 @@ def _directive(call: Call, name: str) -> str:
 
 async def copy_object(call: Call, source: str) -> Response:
     request = call.request
-    source_bucket, source_key = parse_copy_source(source)
+    source_bucket, source_key, source_version = parse_copy_source(source)
     metadata_directive = _directive(call, "metadata-directive")
     tagging_directive = _directive(call, "tagging-directive")
-    if (source_bucket, source_key) == (call.bucket, call.key) and metadata_directive == "COPY":
+    if (
+        (source_bucket, source_key) == (call.bucket, call.key)
+        and source_version is None
+        and metadata_directive == "COPY"
+    ):
         raise ObsError(
             400,
             "InvalidRequest",
@@ -213,13 +289,17 @@ async def copy_object(call: Call, source: str) -> Response:
             checksum=source_record.checksum,  # the same bytes
         )
 
-    record, garbage = await asyncio.to_thread(
-        call.backend.state.copy_object, source_bucket, source_key, build
+    record, source_record, garbage = await asyncio.to_thread(
+        call.backend.state.copy_object, source_bucket, source_key, build, source_version
     )
     await call.backend.discard(garbage)
     root = element("CopyObjectResult", call.namespace)
     add_all(root, [("LastModified", iso_date(record.last_modified)), ("ETag", quoted(record.etag))])
-    return call.xml(serialize(root))
+    headers = version_headers(call.prefix, record.version_id)
+    source_headers = version_headers(
+        call.prefix + "copy-source-", source_record.version_id, named=source_version is not None
+    )
+    return call.xml(serialize(root), headers={**headers, **source_headers})
 
 
 # -- batch delete --------------------------------------------------------------------------------
@@ -236,9 +316,8 @@ async def delete_objects(call: Call) -> Response:
         raise malformed_xml("Delete needs at least one Object.")
     if len(nodes) > MAX_DELETE_KEYS:
         raise malformed_xml(f"Delete takes at most {MAX_DELETE_KEYS} objects.")
-    keys: list[str] = []
-    versioned: set[str] = set()  # keys deleted by their (null) version id: reported with it
-    errors: list[tuple[str, str, str]] = []
+    targets: list[tuple[str, str | None]] = []
+    errors: list[tuple[str, str | None, ObsError]] = []
     for node in nodes:
         key = text_of(node, "Key")
         if key is None:
@@ -248,14 +327,13 @@ async def delete_objects(call: Call) -> Response:
         version = text_of(node, "VersionId")
         try:
             check_key(key)
-            check_version(key, version)
         except ObsError as exc:
-            errors.append((key, exc.code, exc.message))
+            errors.append((key, version, exc))
             continue
-        keys.append(key)
-        if version is not None:
-            versioned.add(key)
-    garbage = await asyncio.to_thread(call.backend.state.delete_objects, call.bucket, keys)
+        targets.append((key, version))
+    results, garbage = await asyncio.to_thread(
+        call.backend.state.delete_objects, call.bucket, targets, time.time()
+    )
     await call.backend.discard(garbage)
 
     def shown(key: str) -> str:
@@ -264,38 +342,57 @@ async def delete_objects(call: Call) -> Response:
     result = element("DeleteResult", call.namespace)
     if url_encoded:
         add(result, "EncodingType", "url")
-    if not quiet:
-        for key in keys:
-            deleted = add(result, "Deleted")
-            add(deleted, "Key", shown(key))
-            if key in versioned:
-                add(deleted, "VersionId", NULL_VERSION)
-    for key, code, message in errors:
-        add_all(add(result, "Error"), [("Key", shown(key)), ("Code", code), ("Message", message)])
+    for (key, version), outcome in zip(targets, results, strict=True):
+        if isinstance(outcome, ObsError):
+            errors.append((key, version, outcome))
+        elif not quiet:
+            _deleted(add(result, "Deleted"), shown(key), outcome)
+    for key, version, error in errors:
+        add_all(
+            add(result, "Error"),
+            [("Key", shown(key)), ("VersionId", version), ("Code", error.code), ("Message", error.message)],
+        )
     return call.xml(serialize(result))
+
+
+def _deleted(node: ET.Element, key: str, removal: Removal) -> None:
+    """A ``<Deleted>`` entry: the version named, and the delete marker made or removed."""
+    add_all(node, [("Key", key), ("VersionId", removal.version_id)])
+    if removal.delete_marker:
+        add_all(node, [("DeleteMarker", True), ("DeleteMarkerVersionId", removal.marker_version_id)])
 
 
 # -- tagging -------------------------------------------------------------------------------------
 
 
 async def get_tagging(call: Call) -> Response:
-    record = await asyncio.to_thread(call.backend.state.get_object, call.bucket, call.key)
-    if record is None:
-        require_bucket(call)
-        raise no_such_key(call.key)
-    return call.xml(tagging.document(record.tags or [], call.namespace))
+    version_id = call.query.get("versionId")
+    if version_id is not None:
+        record = await asyncio.to_thread(_named_version, call, version_id)
+    else:
+        found = await asyncio.to_thread(call.backend.state.get_object, call.bucket, call.key)
+        if found is None:
+            require_bucket(call)
+            raise no_such_key(call.key)
+        record = found
+    headers = version_headers(call.prefix, record.version_id, named=version_id is not None)
+    return call.xml(tagging.document(record.tags or [], call.namespace), headers=headers)
 
 
 async def put_tagging(call: Call) -> Response:
     tags = tagging.parse_document(await read_small_body(call.request))
-    await asyncio.to_thread(call.backend.state.set_object_tags, call.bucket, call.key, tags)
-    return Response(200)
+    return await _set_tags(call, tags, 200)
 
 
 async def delete_tagging(call: Call) -> Response:
     await drain(call.request)
-    await asyncio.to_thread(call.backend.state.set_object_tags, call.bucket, call.key, None)
-    return Response(204)
+    return await _set_tags(call, None, 204)
+
+
+async def _set_tags(call: Call, tags: Tags | None, status: int) -> Response:
+    version_id = call.query.get("versionId")
+    await asyncio.to_thread(call.backend.state.set_object_tags, call.bucket, call.key, tags, version_id)
+    return Response(status, version_headers(call.prefix, version_id, named=True) if version_id else {})
 
 
 # -- append --------------------------------------------------------------------------------------
@@ -338,7 +435,10 @@ async def append_object(call: Call) -> Response:
         metadata=list(current.metadata) if current else user_metadata(request),
         tags=current.tags if current else tagging.parse_header(prefixed(request, "tagging")),
         appendable=True,
+        # Appending changes the current version in place; the first append makes a version.
+        version_id=current.version_id if current else NULL_VERSION,
     )
     garbage = await _commit(call, record, info, replacing=replacing, check_replacing=True)
     await call.backend.discard(garbage)
-    return Response(200, {"ETag": quoted(info.md5_hex), "x-obs-next-append-position": str(info.size)})
+    headers = {"ETag": quoted(info.md5_hex), "x-obs-next-append-position": str(info.size)}
+    return Response(200, {**headers, **version_headers(call.prefix, record.version_id)})

@@ -2,9 +2,11 @@
 
 Order of work for a request, as on the cloud: find the bucket and key (path style, virtual-hosted style
 or a bound custom domain); answer the unsigned ``HEAD [/bucket]?apiversion`` probe the SDK sends to
-choose its signing scheme (``x-obs-api: 3.0``: OBS signing); verify the signature (OBS, AWS v2, AWS v4,
-header or presigned URL; anonymous requests are refused); then run the operation chosen by method,
-bucket / key and sub-resource. Every response carries the request id headers of both families.
+choose its signing scheme (``x-obs-api: 3.0``: OBS signing); answer a CORS preflight ``OPTIONS``
+(unsigned, see access.py); verify the signature (OBS, AWS v2, AWS v4, header or presigned URL; or none:
+anonymous); decide whether the requester may do what it asks (ACLs and bucket policy, access.py); then
+run the operation chosen by method, bucket / key and sub-resource. Every response carries the request
+id headers of both families, and the CORS headers a rule of the bucket allows for the request's Origin.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from ...http import ApiError, Request, Response
 from ...storage import Storage
 from ..base import Context, Service
 from . import aws_chunked, buckets, listing, multipart, objects
+from .access import Access
 from .addressing import Addressing, Target
 from .call import Backend, Call
 from .errors import ObsError, method_not_allowed, not_implemented
 from .headers import prefixed
 from .state import ObsState
-from .versions import check_version
+from .versions import addresses_version, check_version
 from .xml import CONTENT_TYPE, error_document
 
 log = logging.getLogger("huaweicloud_emulator.obs")
@@ -36,10 +39,10 @@ Operation = Callable[[Call], Awaitable[Response]]
 # Sub-resources of OBS / S3 the emulator does not implement: answered 501 rather than mistaken for a
 # plain GET / PUT of the bucket or object.
 UNSUPPORTED = frozenset({
-    "acl", "policy", "cors", "lifecycle", "website", "logging",
+    "lifecycle", "website", "logging",
     "notification", "replication", "encryption", "quota", "storageClass", "storagePolicy",
     "requestPayment", "restore", "metadata", "customdomain", "inventory", "object-lock", "retention",
-    "publicAccessBlock", "policyStatus", "bucketStatus", "torrent", "accelerate", "analytics",
+    "publicAccessBlock", "bucketStatus", "torrent", "accelerate", "analytics",
     "metrics", "intelligent-tiering", "ownershipControls", "select", "attributes", "legal-hold",
     "truncate", "rename", "modify",
 })  # fmt: skip
@@ -62,6 +65,8 @@ class ObsService(Service):
             self.state, storage.blobs, owner_id=account.domain_id, owner_name=account.domain_name
         )
         self.addressing = Addressing(bucket_domains, endpoints)
+        self.access = Access(storage.meta, self.backend)
+        self.access_routes = self.access.routes()
         # Nothing is written yet: temp files and blobs no metadata refers to are crash leftovers.
         removed = storage.blobs.sweep(self.state.blob_referenced)
         if removed:
@@ -77,14 +82,21 @@ class ObsService(Service):
         request.scope["obs.target"] = target
         if request.method == "HEAD" and "apiversion" in request.query:
             response = Response(200, {"x-obs-api": "3.0"})
+        elif request.method == "OPTIONS":
+            response = await self.access.preflight(request, target)
         else:
             ctx.principal = self._authenticate(request, target, ctx)
             operation = self._route(request, target)
-            response = await operation(Call(request, ctx, target, self.backend))
+            call = Call(request, ctx, target, self.backend)
+            admission = self.access.authorize(call)
+            response = await operation(call)
+            await self.access.finish(call, response, admission)
+            response.headers.update(self.access.cors_headers(request, target))
         response.headers.update(self._id_headers(ctx))
         return response
 
-    def _authenticate(self, request: Request, target: Target, ctx: Context) -> Principal:
+    def _authenticate(self, request: Request, target: Target, ctx: Context) -> Principal | None:
+        """Who signed the request; None for an anonymous one (no signature of any kind)."""
         try:
             authentication = authenticate_obs(
                 method=request.method,
@@ -98,7 +110,7 @@ class ObsService(Service):
         except SignatureError as exc:
             raise ObsError(exc.status, exc.code, exc.message, details=exc.details) from None
         if authentication is None:
-            raise ObsError(403, "AccessDenied", "Access Denied: anonymous requests are not allowed.")
+            return None
         # For the body reader of a streaming-signed (aws-chunked) upload.
         request.scope[aws_chunked.SIGNER_SCOPE_KEY] = authentication.chunk_signer
         return authentication.principal
@@ -112,11 +124,25 @@ class ObsService(Service):
             if method == "GET":
                 return buckets.list_buckets
             raise method_not_allowed(method, "SERVICE")
+        access_operation = self._access_operation(method, target, query)
+        if access_operation is not None:
+            return access_operation
         if target.key is None:
             return self._bucket_operation(method, query)
-        if "versionId" in query:  # the null version is the object; there is no other
+        if "versionId" in query and not addresses_version(method, query):
             check_version(target.key, query["versionId"])
         return self._object_operation(request, method, query)
+
+    def _access_operation(self, method: str, target: Target, query: Mapping[str, str]) -> Operation | None:
+        """?acl, ?policy, ?policyStatus and ?cors (access.py); None for any other request."""
+        table = self.access_routes[target.key is not None]
+        sub = next((name for name in table if name in query), None)
+        if sub is None:
+            return None
+        operation = table[sub].get(method)
+        if operation is None:
+            raise method_not_allowed(method, "OBJECT" if target.key is not None else "BUCKET")
+        return operation
 
     @staticmethod
     def _bucket_operation(method: str, query: Mapping[str, str]) -> Operation:
@@ -131,7 +157,7 @@ class ObsService(Service):
         elif "versions" in query:
             table = {"GET": listing.list_object_versions}
         elif "versioning" in query:
-            table = {"GET": buckets.get_versioning}
+            table = {"GET": buckets.get_versioning, "PUT": buckets.put_versioning}
         elif "delete" in query:
             table = {"POST": objects.delete_objects}
         else:
@@ -201,4 +227,6 @@ class ObsService(Service):
             error.code, error.message, ids["x-obs-request-id"], ids["x-obs-id-2"], resource, details
         )
         headers = {"Content-Type": CONTENT_TYPE, **ids, "x-obs-error-code": error.code, **error.headers}
+        if isinstance(target, Target):
+            headers.update(self.access.cors_headers(request, target))
         return Response(error.status, headers, body)
