@@ -11,7 +11,9 @@
    anything failed.
 
 ``HUAWEICLOUD_DEMO_BREAK=<task_id>`` fails that task on purpose; ``--rows`` and ``--days`` size the data;
-``--summary-json PATH`` also writes the summary as JSON.
+``--summary-json PATH`` also writes the summary as JSON; ``--keep DIR`` runs in DIR and leaves the emulator's
+data there, to look at afterwards (``huaweicloud-emulator serve --data-dir DIR/emulator-data``, then its
+console at ``/_emulator/console/``).
 """
 
 from __future__ import annotations
@@ -179,12 +181,21 @@ class Stage:
         say(f"  {what} ({time.monotonic() - self._since:.1f} s)")
 
 
+def run_directory(stack: ExitStack, keep: Path | None) -> Path:
+    """Where the run keeps the emulator's data, Airflow's home and the processes' logs: ``keep`` (left in
+    place) or a temporary directory removed when ``stack`` closes."""
+    if keep is None:
+        return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="huaweicloud-demo-")))
+    keep.mkdir(parents=True, exist_ok=False)
+    return keep.resolve()
+
+
 def demo(args: argparse.Namespace, stage: Stage) -> int:
     """The demo's stages in order; returns the exit status (1 when a task failed)."""
     conf = {name: value for name, value in (("rows", args.rows), ("days", args.days)) if value is not None}
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="huaweicloud-demo-") as tmp, ExitStack() as stack:
-        root = Path(tmp)
+    with ExitStack() as stack:
+        root = run_directory(stack, args.keep)
         logs = root / "process-logs"
         logs.mkdir()
         stage.start("the emulator", "Starting the Huawei Cloud emulator ...")
@@ -243,7 +254,8 @@ def demo(args: argparse.Namespace, stage: Stage) -> int:
         )
         summary["seconds"] = round(time.monotonic() - started, 1)
         say(render(summary, places.bucket))
-        say(f"\nDone in {summary['seconds']:.0f} s; the emulator and Airflow stop and their data is removed.")
+        kept = f"their data stays in {root}" if args.keep else "their data is removed"
+        say(f"\nDone in {summary['seconds']:.0f} s; the emulator and Airflow stop and {kept}.")
         if args.summary_json:
             args.summary_json.write_text(json.dumps(summary, indent=2, default=str))
     if summary["succeeded"]:
@@ -259,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, help="sales events in all (default: the DAG's, 300,000)")
     parser.add_argument("--days", type=int, help="days of sales, one CSV object each (default 7)")
     parser.add_argument("--summary-json", type=Path, help="also write the summary to this file as JSON")
+    parser.add_argument("--keep", type=Path, help="run in this new directory and keep the emulator's data")
     args = parser.parse_args(argv)
     stage = Stage()
     try:

@@ -2,8 +2,11 @@
 and real Airflow processes.
 
 The first run is the demo as a newcomer gets it (300,000 events); its summary is checked against the
-events the DAG's generator makes, computed here independently. The second breaks one step on purpose: the
-demo exits 1 naming it, SMN is told which task failed, and the teardown still deletes the DWS cluster.
+events the DAG's generator makes, computed here independently, and the emulator's console, opened in
+headless Chromium on the data the run kept (``--keep``), shows its bucket, its DLI jobs and its SMN
+message (screenshots in ``$CONSOLE_SCREENSHOTS`` when set, else the test's temporary directory).
+The second breaks one step on purpose: the demo exits 1 naming it, SMN is told which task failed, and the
+teardown still deletes the DWS cluster.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from chromium import dump_dom, screenshot
+
+from huaweicloud_emulator.process import EmulatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "examples" / "demo.py"
@@ -91,7 +97,7 @@ def expected_sales(rows: int = 300_000, days: int = 7) -> dict[str, Any]:
 
 @pytest.mark.timeout(600)
 def test_the_demo_runs_the_pipeline_and_reports_what_it_did(tmp_path: Path) -> None:
-    result, summary = run_demo(tmp_path)
+    result, summary = run_demo(tmp_path, "--keep", str(tmp_path / "run"))
     output = result.stdout
     assert result.returncode == 0, output[-5000:] + result.stderr[-3000:]
     expected = expected_sales()
@@ -155,6 +161,28 @@ def test_the_demo_runs_the_pipeline_and_reports_what_it_did(tmp_path: Path) -> N
     assert f"revenue {expected['revenue']}" in output
     assert "Task logs on OBS" in output and summary["task_logs"]["location"] in output
     assert "FAILED" not in output
+    assert f"their data stays in {tmp_path / 'run'}" in output
+
+    console_shows_the_run(tmp_path / "run" / "emulator-data", summary, tmp_path)
+
+
+def console_shows_the_run(data_dir: Path, summary: dict[str, Any], tmp_path: Path) -> None:
+    """The emulator restarted on the run's data: its console, in Chromium, shows what the run did."""
+    shots = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path / "screenshots")
+    bucket = load_dag_module().BUCKET
+    with EmulatorProcess(data_dir) as emulator:
+        console = f"{emulator.base_url}/_emulator/console"
+        pages = {
+            "bucket": (f"{console}/obs/{bucket}?prefix=raw/sales/", ["sales_2026-01-07.csv", bucket]),
+            "dli": (f"{console}/dli/sql", ["daily_sales", "FINISHED"]),
+            "smn": (f"{console}/smn/messages", ["Airflow: DAG huaweicloud_demo succeeded"]),
+        }
+        for name, (url, expected) in pages.items():
+            dom = dump_dom(url)
+            for text in expected:
+                assert text in dom, f"the console's {name} page does not show {text!r}"
+            png = screenshot(url, shots / f"demo-{name}.png")
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
 @pytest.mark.timeout(600)

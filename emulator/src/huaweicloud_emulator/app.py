@@ -1,7 +1,8 @@
 """The ASGI application: one router in front of the emulated services.
 
 Routing follows what tells the cloud's own front doors apart: a request signed with SDK-HMAC-SHA256 is
-for an API Gateway service (IAM, SMN, ...) chosen by its path; ``/_emulator/`` is the admin surface;
+for an API Gateway service (IAM, SMN, ...) chosen by its path; ``/_emulator/`` is the admin surface,
+behind one guard (loopback clients only, or the admin token: ``services.admin.AdminGuard``);
 an unsigned request for the metadata paths is the ECS metadata service; everything else is OBS.
 Every response carries a request id; faults are injected per service before it sees the request.
 """
@@ -17,9 +18,10 @@ from typing import Any
 
 from .account import DEFAULT_ACCESS_KEY, DEFAULT_DOMAIN_NAME, DEFAULT_SECRET_KEY, Account
 from .compute import staging
+from .console import ConsoleService
 from .faults import DropConnection, Fault, FaultInjector
 from .http import ApiError, ClientDisconnected, Request, Response
-from .services.admin import AdminService
+from .services.admin import ADMIN_PREFIX, AdminGuard, AdminService
 from .services.base import Context, RestService, Service, SharedRoute, json_error, new_context, shared_routes
 from .services.csms import CsmsService
 from .services.dli.batches import DliBatchService
@@ -56,6 +58,8 @@ class EmulatorConfig:
     faults: dict[str, Fault] = field(default_factory=dict)
     # OBS custom domains: host name -> bucket (``--bucket-domain HOST=BUCKET``).
     bucket_domains: dict[str, str] = field(default_factory=dict)
+    # Required of every client of /_emulator/ when set; without it only loopback clients are answered.
+    admin_token: str | None = None
 
 
 class Emulator:
@@ -91,7 +95,10 @@ class Emulator:
         self.object_storage = ObsService(self.storage, self.account, bucket_domains=config.bucket_domains)
         names = [s.name for s in self.gateway_services] + [self.metadata.name, "obs"]
         self.admin = AdminService(self.faults, names)
+        self.admin_guard = AdminGuard(config.admin_token)
         self.admin_surfaces = [s.admin_surface for s in self.gateway_services if s.admin_surface]
+        self.admin_surfaces.append(ConsoleService(self.storage, self.account))
+        self.public_admin_paths = frozenset().union(*(s.public_paths for s in self.admin_surfaces))
 
     def route(self, request: Request) -> Service | None:
         if request.headers.get("authorization", "").startswith("SDK-HMAC-SHA256"):
@@ -99,7 +106,7 @@ class Emulator:
                 if request.method == method and pattern.match(request.path):
                     return shared
             return next((s for s in self.gateway_services if s.matches(request)), None)
-        if request.path.startswith("/_emulator/"):
+        if request.path.startswith(ADMIN_PREFIX):
             return next((s for s in self.admin_surfaces if s.matches(request)), self.admin)
         if self.metadata.matches(request) and not request.headers.get("authorization"):
             return self.metadata
@@ -127,6 +134,14 @@ class Emulator:
         await response.send(send, head_only=request.method == "HEAD")
 
     async def _dispatch(self, service: Service | None, request: Request, ctx: Context) -> Response:
+        # Whatever serves it (or nothing does), /_emulator/ is for loopback or admin-token clients only,
+        # but for the links the cloud hands to third parties.
+        if (
+            request.path.startswith(ADMIN_PREFIX)
+            and request.path not in self.public_admin_paths
+            and (answer := await self.admin_guard.screen(request, ctx))
+        ):
+            return answer
         if service is None:
             return json_error(
                 404,

@@ -1,9 +1,14 @@
 """Run a real emulator process from tests, demos or scripts (no pytest needed here; the fixtures are in
-``huaweicloud_emulator.pytest_plugin``)."""
+``huaweicloud_emulator.pytest_plugin``).
+
+The keys and the admin token reach the process through its environment, never its command line (which
+every user of the machine can read).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -14,11 +19,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from .account import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
-from .cli import READY_PREFIX
+from .cli import ACCESS_KEY_ENV, ADMIN_TOKEN_ENV, READY_PREFIX, SECRET_KEY_ENV
 
 
 class EmulatorProcess:
-    """One ``huaweicloud-emulator serve`` process on a free port."""
+    """One ``huaweicloud-emulator serve`` process on a free port.
+
+    ``admin_token``: required by the process of every client of ``/_emulator/``, and sent by
+    :meth:`admin`; None takes ``$HUAWEICLOUD_EMULATOR_ADMIN_TOKEN`` (which the process would read anyway).
+    """
 
     def __init__(
         self,
@@ -29,10 +38,12 @@ class EmulatorProcess:
         host: str = "127.0.0.1",
         port: int = 0,
         extra_args: Sequence[str] = (),
+        admin_token: str | None = None,
     ):
         self.data_dir = Path(data_dir)
         self.access_key = access_key
         self.secret_key = secret_key
+        self.admin_token = admin_token if admin_token is not None else os.environ.get(ADMIN_TOKEN_ENV) or None
         self.host = host
         self.port = port
         self.extra_args = list(extra_args)
@@ -55,13 +66,15 @@ class EmulatorProcess:
             str(self.port),
             "--data-dir",
             str(self.data_dir),
-            "--access-key",
-            self.access_key,
-            "--secret-key",
-            self.secret_key,
             *self.extra_args,
         ]
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._log, text=True)
+        env = {**os.environ, ACCESS_KEY_ENV: self.access_key, SECRET_KEY_ENV: self.secret_key}
+        env.pop(ADMIN_TOKEN_ENV, None)
+        if self.admin_token:
+            env[ADMIN_TOKEN_ENV] = self.admin_token
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=self._log, text=True, env=env
+        )
         line = self._read_ready_line(timeout)
         if not line.startswith(READY_PREFIX):
             self.kill()
@@ -125,13 +138,17 @@ class EmulatorProcess:
     def admin(self, method: str, path: str, payload: Any = None) -> Any:
         data = None if payload is None else json.dumps(payload).encode()
         request = urllib.request.Request(
-            f"{self.base_url}/_emulator/{path}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
+            f"{self.base_url}/_emulator/{path}", data=data, method=method, headers=self.admin_headers()
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read() or b"null")
+
+    def admin_headers(self) -> dict[str, str]:
+        """The headers of a request to ``/_emulator/``: JSON, and the admin token if there is one."""
+        headers = {"Content-Type": "application/json"}
+        if self.admin_token:
+            headers["Authorization"] = f"Bearer {self.admin_token}"
+        return headers
 
     def set_fault(self, service: str, **settings: Any) -> None:
         self.admin("PUT", f"faults/{service}", settings)

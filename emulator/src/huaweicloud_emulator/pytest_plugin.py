@@ -2,7 +2,9 @@
 
 Use them in your own pipeline tests with ``pytest_plugins = ["huaweicloud_emulator.pytest_plugin"]``:
 ``emulator`` is one emulator for the whole test session, ``fresh_emulator`` one per test (for tests
-that restart or kill it, or inject faults).
+that restart or kill it, or inject faults). They listen on loopback, where ``/_emulator/`` needs no
+token; with ``HUAWEICLOUD_EMULATOR_ADMIN_TOKEN`` set they require it, and ``EmulatorProcess.admin`` (faults,
+outboxes, settings) sends it.
 """
 
 from __future__ import annotations

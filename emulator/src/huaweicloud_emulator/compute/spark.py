@@ -295,7 +295,7 @@ class SparkRunner:
 
     @staticmethod
     def _stage(staging: Staging, job: SparkJob, workdir: Path) -> _Resources:
-        workdir.mkdir(parents=True)
+        workdir.mkdir(parents=True, mode=0o700)  # the job's own working directory
         return _Resources(
             file=_fetch(staging, job.file, workdir),
             py_files=[_fetch(staging, url, workdir) for url in job.py_files],
@@ -399,7 +399,7 @@ class SparkRunner:
     async def _start_child(self, install: SparkInstall) -> _Child:
         session = uuid.uuid4().hex
         scratch = self._scratch_root / session
-        scratch.mkdir(parents=True)
+        scratch.mkdir(parents=True, mode=0o700)  # the child's own, like its job's working directory
         parent_end, child_end = socket.socketpair()
         try:
             process = await JobProcess.start(

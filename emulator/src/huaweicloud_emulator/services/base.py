@@ -94,6 +94,9 @@ class RestService(Service):
     signed: ClassVar[bool] = True
     # Unsigned routes a service adds to the admin surface under /_emulator/<service>/ (e.g. an outbox).
     admin_surface: RestService | None = None
+    # Paths of an admin surface that are links the cloud hands to third parties (SMN's subscription
+    # links): public there, so exempt from the guard that keeps the rest of /_emulator/ on this machine.
+    public_paths: ClassVar[frozenset[str]] = frozenset()
     _routes: ClassVar[list[tuple[str, re.Pattern[str], str]]]
 
     def __init_subclass__(cls, **kwargs: Any):

@@ -1,5 +1,8 @@
 """The ECS instance metadata service (169.254.169.254 on the cloud), so the credential chain's last
-link — keys of the agency bound to the instance — can be exercised without an instance."""
+link — keys of the agency bound to the instance — can be exercised without an instance.
+
+On the cloud only the instance itself reaches it; here only clients on loopback do: it hands out working
+keys to whoever asks, unsigned, so an emulator bound to a network address must not serve it there."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import time
 from ..account import Account
 from ..auth import Principal
 from ..http import ApiError, Request, Response
+from .admin import is_loopback
 from .base import Context, RestService, operation
 from .iam import credential_document
 
@@ -26,6 +30,12 @@ class EcsMetadataService(RestService):
         self._account = account
         self._current: Principal | None = None
         self._session_tokens: set[str] = set()
+
+    async def handle(self, request: Request, ctx: Context) -> Response:
+        client = request.scope.get("client")
+        if not (client and is_loopback(str(client[0]))):
+            raise ApiError(403, "Forbidden", "the metadata service answers only clients on this machine")
+        return await super().handle(request, ctx)
 
     @operation("PUT", "/meta-data/latest/api/token")
     async def session_token(self, request: Request, ctx: Context) -> Response:

@@ -175,10 +175,11 @@ def module_file(handler: str) -> str:
 
 
 def _prepare(spec: FunctionSpec) -> tuple[Path, Path]:
-    """A fresh temporary directory holding the unpacked code (``code/``); returns it and the code dir."""
+    """A fresh temporary directory holding the unpacked code (``code/``); returns it and the code dir.
+    Both are the invocation's own (mode 0700): no other user of the machine lists or reads them."""
     workdir = Path(tempfile.mkdtemp(prefix="fgs-invocation-"))
     code_dir = workdir / "code"
-    code_dir.mkdir()
+    code_dir.mkdir(mode=0o700)
     try:
         if spec.code_type == "zip":
             import io

@@ -87,6 +87,11 @@ CREATE INDEX IF NOT EXISTS dli_sql_jobs_by_project ON dli_sql_jobs(project_id, c
 """
 
 
+def result_path(data_dir: Path, job_id: str) -> Path:
+    """Where a finished query's result is kept (Parquet), for the preview, the export and the console."""
+    return data_dir / "dli" / "results" / f"{job_id}.parquet"
+
+
 def _sql_error(error: SqlError) -> ApiError:
     return ApiError(400, error.code, error.message)
 
@@ -190,7 +195,6 @@ class DliSqlService(RestService):
         self._obs = ObsState(storage.meta)
         self._root = storage.data_dir / "dli"
         self._warehouse = self._root / "warehouse"
-        self._results = self._root / "results"
         self._executions: dict[str, Execution] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._slots: asyncio.Semaphore | None = None
@@ -209,7 +213,7 @@ class DliSqlService(RestService):
         return Staging.for_job(self._storage, self._obs, job_id)
 
     def _result_path(self, job_id: str) -> Path:
-        return self._results / f"{job_id}.parquet"
+        return result_path(self._storage.data_dir, job_id)
 
     # Jobs ---------------------------------------------------------------------------------------
 

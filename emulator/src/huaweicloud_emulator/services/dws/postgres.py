@@ -49,6 +49,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...compute.process import job_environment
+
 log = logging.getLogger("huaweicloud_emulator.dws")
 
 DEFAULT_DATABASE = "gaussdb"  # the database every DWS cluster is created with
@@ -178,10 +180,10 @@ def _succeeds(argv: Sequence[str]) -> bool:
 
 
 def _clean_env() -> dict[str, str]:
-    """The environment of every PostgreSQL program: none of the caller's PG* settings, messages in English."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
-    env["LC_ALL"] = "C"
-    return env
+    """The environment of every PostgreSQL program: a job's (nothing of the emulator's, whose keys the
+    cluster's superuser could read with ``COPY ... FROM PROGRAM``), messages in English."""
+    passed = {name: os.environ[name] for name in ("TMPDIR", "LD_LIBRARY_PATH") if name in os.environ}
+    return job_environment({**passed, "LC_ALL": "C"})
 
 
 def _tail(text: str, limit: int = REASON_CHARS) -> str:

@@ -27,6 +27,14 @@ class SmnOutboxService(RestService):
     name = "smn-outbox"
     signed = False
     prefix = "/_emulator/smn/"
+    # The links in the messages SMN sends: a subscriber anywhere opens them, as on the cloud.
+    public_paths = frozenset(
+        {
+            "/_emulator/smn/subscription/confirm",
+            "/_emulator/smn/subscription/unsubscribe",
+            "/_emulator/smn/signing-cert",
+        }
+    )
 
     def __init__(self, smn: SmnService):
         super().__init__(None)
