@@ -8,6 +8,7 @@ Progress comes from the run's task instances in the metadata database, polled wh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -18,7 +19,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -50,22 +51,20 @@ def executor_env(api_port: int, parallelism: int = 4) -> dict[str, str]:
     }
 
 
-class AirflowProcess:
-    """One ``airflow <command>`` in its own process group, its output in a log file."""
+class GroupProcess:
+    """One command in its own process group, its output in a log file."""
 
-    def __init__(
-        self, sandbox: AirflowSandbox, log_file: Path, *args: str, env: Mapping[str, str] | None = None
-    ):
+    def __init__(self, command: Sequence[str], log_file: Path, env: Mapping[str, str] | None = None):
         self.log_file = log_file
-        self.args = args
         with open(log_file, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "airflow", *args],
-                env=sandbox.environment(env),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+                list(command), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
+
+    @property
+    def pid(self) -> int:
+        """The process's id, which is also its group's."""
+        return self.process.pid
 
     def poll(self) -> int | None:
         return self.process.poll()
@@ -80,16 +79,27 @@ class AirflowProcess:
 
     def stop(self, grace: float = 2.0) -> None:
         """SIGTERM to the group, SIGKILL after ``grace`` seconds: nothing these throwaway processes hold
-        needs saving."""
+        needs saving. The group gets SIGKILL even when its leader ended in time, so that no child it left
+        behind outlives it."""
         self.terminate()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        self.process.wait(timeout=10)
 
 
-def stop_all(processes: list[AirflowProcess], grace: float = 2.0) -> None:
+class AirflowProcess(GroupProcess):
+    """One ``airflow <command>`` in its own process group, its output in a log file."""
+
+    def __init__(
+        self, sandbox: AirflowSandbox, log_file: Path, *args: str, env: Mapping[str, str] | None = None
+    ):
+        self.args = args
+        super().__init__([sys.executable, "-m", "airflow", *args], log_file, sandbox.environment(env))
+
+
+def stop_all(processes: Sequence[GroupProcess], grace: float = 2.0) -> None:
     """Stop the processes together: all get SIGTERM first, so their graces overlap."""
     for process in processes:
         process.terminate()
