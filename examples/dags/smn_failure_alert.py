@@ -15,7 +15,9 @@ from airflow.sdk import dag, task
 
 from airflow_huaweicloud.notifications.smn import SMNNotifier
 
+# [START smn_notifier]
 alert_on_failure = SMNNotifier(topic_urn="{{ var.value.smn_alert_topic_urn }}")
+# [END smn_notifier]
 
 
 @dag(
@@ -25,9 +27,12 @@ alert_on_failure = SMNNotifier(topic_urn="{{ var.value.smn_alert_topic_urn }}")
     tags=["huaweicloud", "smn", "example"],
 )
 def huaweicloud_smn_failure_alert():
+    # [START smn_on_failure_callback]
     @task(retries=0, on_failure_callback=alert_on_failure)
     def load_orders() -> int:
         raise RuntimeError("the orders feed is empty: nothing to load")
+
+    # [END smn_on_failure_callback]
 
     load_orders()
 
