@@ -179,6 +179,27 @@ def test_a_failed_creation_fails_the_task_sensor_and_trigger_with_its_error_info
     ] == ("terminated")
 
 
+def test_a_cluster_turned_abnormal_fails_its_sensor_and_refuses_jobs(
+    hook: MRSHook, emulator: EmulatorProcess
+) -> None:
+    cluster_id = hook.create_cluster(**cluster_settings(unique("fragile")))
+    try:
+        assert hook.wait_for_cluster(cluster_id, "running", poll_interval=0.1)["cluster_state"] == "running"
+        turned = emulator.admin("PUT", f"mrs/clusters/{cluster_id}/abnormal", {"reason": "2 of 3 nodes lost"})
+        assert turned == {"cluster_id": cluster_id, "cluster_state": "abnormal"}
+
+        sensor = MRSShowClusterStateSensor(task_id="s", cluster_id=cluster_id, poke_interval=0.1)
+        with pytest.raises(AirflowException) as failed:
+            sensor.execute({})
+        assert str(failed.value) == f"MRS cluster {cluster_id} ended abnormal: 2 of 3 nodes lost"
+        event = first_trigger_event(MRSCreateClusterTrigger(cluster_id, poll_interval=0.1))
+        assert (event["status"], event["state"]) == ("error", "abnormal")
+        with pytest.raises(HuaweiCloudError, match="0056"):
+            hook.create_execute_job("SparkSql", "late", cluster_id, arguments=["SELECT 1"])
+    finally:
+        hook.delete_cluster(cluster_id)
+
+
 def test_the_cluster_trigger_ends_on_its_timeout(hook: MRSHook, settings: Any) -> None:
     settings(create_seconds=30)
     cluster_id = hook.create_cluster(**cluster_settings(unique("slow")))

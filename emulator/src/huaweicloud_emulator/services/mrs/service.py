@@ -604,7 +604,9 @@ class MrsAdminService(SettingsSurface):
     """``MrsService.admin_surface``: ``GET | PUT /_emulator/mrs/settings`` -- ``create_seconds`` and
     ``delete_seconds`` (how long a cluster is starting and terminating) and ``fail_next_create`` (a
     reason the next creation fails with: the cluster ends ``failed``, its ``errorInfo`` the reason) --
-    and ``GET /_emulator/mrs/job-executions/{job_id}/log``: a job's log (the API has none)."""
+    ``GET /_emulator/mrs/job-executions/{job_id}/log``: a job's log (the API has none); and
+    ``PUT /_emulator/mrs/clusters/{cluster_id}/abnormal`` (``{"reason": ...}``): a running cluster turns
+    ``abnormal``, as when it loses nodes, for tests of what waits on it."""
 
     name = "mrs-admin"
 
@@ -623,3 +625,11 @@ class MrsAdminService(SettingsSurface):
         except FileNotFoundError:
             text = ""
         return Response.json({"job_id": job_id, "log": text.splitlines()})
+
+    @operation("PUT", "/_emulator/mrs/clusters/{cluster_id}/abnormal")
+    async def make_abnormal(self, request: Request, ctx: Context, cluster_id: str) -> Response:
+        reason = str(ctx.json_object("InvalidArgument").get("reason") or "the cluster lost nodes")
+        cluster = await asyncio.to_thread(self._service.state.make_abnormal, cluster_id, reason)
+        if cluster is None:
+            raise ApiError(409, "NotRunning", f"there is no running MRS cluster {cluster_id}")
+        return Response.json({"cluster_id": cluster.id, "cluster_state": cluster.state})

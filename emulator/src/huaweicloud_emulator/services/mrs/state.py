@@ -4,7 +4,8 @@ Clusters: ``starting`` -> ``running`` | ``failed`` (a creation the settings made
 ``starting``, ``failed``) -> ``terminating`` -> ``terminated``. A transition holds its state for the
 duration the settings gave when it began (kept on the record as ``transition_ends``) and is *settled*
 lazily: every read first moves the clusters whose transition is over (:meth:`MrsState.settle`), so no
-timer has to survive a restart. ``abnormal``, ``frozen`` and the scaling states are the API's but never
+timer has to survive a restart. ``running`` -> ``abnormal`` only when a test says so (a node lost, as
+the admin surface's ``.../abnormal`` puts it); ``frozen`` and the scaling states are the API's but never
 reached here. A terminated cluster stays as a record (the cloud's "history"), its name free again.
 
 Job executions take YARN's states, as MRS reports them: ``job_state`` NEW -> ACCEPTED -> RUNNING ->
@@ -318,6 +319,20 @@ class MrsState:
         if not self._meta.write(write):  # terminated by another request meanwhile
             return self.begin_terminate(project_id, cluster_id, seconds)
         return self.cluster(project_id, cluster_id)
+
+    def make_abnormal(self, cluster_id: str, reason: str) -> Cluster | None:
+        """A running cluster turns ``abnormal`` with ``reason`` as its ``error_info``; None when there is no
+        such cluster or it is not running."""
+        now = time.time()
+
+        def write(db: sqlite3.Connection) -> int:
+            cursor = db.execute(
+                "UPDATE mrs_clusters SET state = ?, error_info = ?, updated = ? WHERE id = ? AND state = ?",
+                (ABNORMAL, reason, now, cluster_id, RUNNING),
+            )
+            return cursor.rowcount
+
+        return self.cluster_by_id(cluster_id) if self._meta.write(write) else None
 
     def flows_under_way(self) -> list[str]:
         """Clusters of run-job-flow that have steps to run or a deletion to ask for."""
