@@ -37,6 +37,7 @@ SECTIONS = {
     "dli": "DLI",
     "dws": "DWS",
     "mrs": "MRS",
+    "cdm": "CDM",
     "admin": ADMIN,
     "emulator-settings": ADMIN,
     "smn-outbox": ADMIN,

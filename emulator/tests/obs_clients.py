@@ -5,8 +5,8 @@
   ``is_signature_negotiation=False`` (see obs/client.py);
 * boto3 (path style, SigV4);
 * OpenDAL's OBS service, which treats its endpoint as the bucket's own domain: it talks to a second
-  emulator process on 127.0.0.2:80 over the same data directory, started with
-  ``--bucket-domain 127.0.0.2=<bucket>``.
+  emulator process on port 80 of another loopback address (127.0.0.2, or the next one free) over the
+  same data directory, started with ``--bucket-domain <that address>=<bucket>``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
-import pytest
 import requests
 from boto3.s3.transfer import TransferConfig
 from botocore.auth import SigV4Auth
@@ -34,23 +33,17 @@ from obs import GetObjectHeader, ObsClient, PutObjectHeader, UploadFileHeader
 
 from huaweicloud_emulator.process import EmulatorProcess
 
-TWIN_HOST = "127.0.0.2"
 DOMAIN_BUCKET = "conformance"
 
 
 @dataclass
 class ObsEmulators:
     """The OBS emulator, and a second process on the same data directory that serves ``DOMAIN_BUCKET``
-    as a custom domain on 127.0.0.2:80 (for OpenDAL, which drops non-default ports)."""
+    as a custom domain on port 80 of another loopback address (for OpenDAL, which takes its endpoint for
+    the bucket's own domain and drops a non-default port)."""
 
     main: EmulatorProcess
-    twin: EmulatorProcess | None
-    twin_problem: str = ""
-
-    def require_twin(self) -> EmulatorProcess:
-        if self.twin is None:
-            pytest.skip(self.twin_problem)
-        return self.twin
+    twin: EmulatorProcess
 
 
 MULTIPART_THRESHOLD = 5 * 1024 * 1024
@@ -316,7 +309,7 @@ class OpenDalClient:
         self.operator = opendal.Operator(
             "obs",
             bucket=bucket,
-            endpoint=f"http://{twin.host}",
+            endpoint=twin.base_url,
             access_key_id=twin.access_key,
             secret_access_key=twin.secret_key,
         )

@@ -1,17 +1,24 @@
-"""OBS signature verification against requests signed by esdk-obs-python (and botocore when present)."""
+"""OBS signature verification against requests signed by esdk-obs-python, huaweicloudsdkobs and botocore."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 import pytest
+from botocore import auth as botocore_auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from huaweicloudsdkobs.v1.obs_credentials import ObsCredentials
+from huaweicloudsdkobs.v1.obs_signer import OBSSigner
 from obs import (
     CompleteMultipartUploadRequest,
     CompletePart,
@@ -24,6 +31,7 @@ from obs import auth as obs_auth
 from obs import convertor as obs_convertor
 
 from huaweicloud_emulator.auth import Principal, SignatureError, StaticKeyStore, verify_obs
+from huaweicloud_emulator.process import EmulatorProcess
 
 AK = "OBSEMULATORTESTAK001"
 SK = "obs-emulator-secret-0123456789ABCDEFGHIJ"
@@ -296,45 +304,22 @@ def test_x_obs_date_replaces_date(keys: StaticKeyStore) -> None:
 # ------------------------------------------------------------------------------ virtual-hosted style
 
 
-class _Captured(Exception):
-    pass
-
-
-def capture_virtual_hosted(mode: str, call: Callable[[ObsClient], Any], **kwargs: Any) -> dict[str, Any]:
-    """Run an SDK call against a virtual-hosted endpoint and capture what it would put on the wire."""
-    client = ObsClient(
-        AK,
-        SK,
-        server="http://obs.emulator.test:8080",
+def virtual_hosted_client(endpoint: str, mode: str, ak: str = AK, sk: str = SK) -> ObsClient:
+    """The SDK addressing buckets by host name (``<bucket>.obs.localhost``): ``local_names_resolve`` takes
+    such names to 127.0.0.1."""
+    return ObsClient(
+        ak,
+        sk,
+        server=endpoint,
         signature=mode,
         client_mode="emulator",
         path_style=False,
         is_signature_negotiation=False,
         max_retry_count=0,
-        **kwargs,
     )
-    captured: list[dict[str, Any]] = []
-
-    def fake_send(server: str, method: str, path: str, header: dict[str, Any], *args: Any, **kw: Any) -> None:
-        raw_path, _, query = path.partition("?")
-        captured.append(
-            {
-                "method": method,
-                "raw_path": raw_path,
-                "query_string": query,
-                "headers": {k.lower(): str(v) for k, v in header.items()},
-                "server": server,
-            }
-        )
-        raise _Captured
-
-    client._send_request = fake_send
-    with contextlib.suppress(_Captured):
-        call(client)
-    assert len(captured) == 1
-    return captured[0]
 
 
+@pytest.mark.usefixtures("local_names_resolve")
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     ("call", "expected_path", "expected_query"),
@@ -347,20 +332,45 @@ def capture_virtual_hosted(mode: str, call: Callable[[ObsClient], Any], **kwargs
 )
 def test_virtual_hosted_style(
     keys: StaticKeyStore,
+    recorder: tuple[str, list[dict[str, Any]]],
     mode: str,
     call: Callable[[ObsClient], Any],
     expected_path: str,
     expected_query: str,
 ) -> None:
-    req = capture_virtual_hosted(mode, call)
-    assert req["server"] == f"{BUCKET}.obs.emulator.test"
-    assert req["headers"]["host"] == f"{BUCKET}.obs.emulator.test:8080"
+    endpoint, captured = recorder
+    port = urlsplit(endpoint).port
+    call(virtual_hosted_client(f"http://obs.localhost:{port}", mode))
+    (req,) = captured
+    assert req["headers"]["host"] == f"{BUCKET}.obs.localhost:{port}"
     assert (req["raw_path"], req["query_string"]) == (expected_path, expected_query)
-    del req["server"]
     assert accepted(keys, req, bucket=BUCKET).access_key == AK
     if mode != "v4":  # v2 signs the bucket in the resource, v4 only signs the Host header
         assert rejected(keys, req, bucket=None).code == "SignatureDoesNotMatch"
         assert rejected(keys, req, bucket="other-bucket").code == "SignatureDoesNotMatch"
+
+
+@pytest.mark.usefixtures("local_names_resolve")
+@pytest.mark.parametrize("mode", MODES)
+def test_virtual_hosted_style_against_the_emulator(emulator: EmulatorProcess, mode: str) -> None:
+    """The same signatures, verified by a running emulator that finds the bucket in the Host header."""
+    endpoint = f"http://obs.localhost:{emulator.port}"
+    client = virtual_hosted_client(endpoint, mode, emulator.access_key, emulator.secret_key)
+    bucket, key = f"vhost-{mode}-{uuid.uuid4().hex[:8]}", "dir/ü b+c.txt"
+    assert client.createBucket(bucket, location="cn-north-4").status == 200
+    assert client.putContent(bucket, key, b"by host name").status == 200
+    got = client.getObject(bucket, key, loadStreamInMemory=True)
+    assert (got.status, got.body.buffer) == (200, b"by host name")
+    listed = client.listObjects(bucket, prefix="dir/")
+    assert [c.key for c in listed.body.contents] == [key]
+    assert client.initiateMultipartUpload(bucket, "big").body.uploadId
+    assert client.getBucketAcl(bucket).status == 200
+    # The bucket really came from the host name: path style on 127.0.0.1 reads the same object.
+    path_style = path_style_client(emulator.base_url, mode, emulator.access_key, emulator.secret_key)
+    assert path_style.getObject(bucket, key, loadStreamInMemory=True).body.buffer == b"by host name"
+    forged = virtual_hosted_client(endpoint, mode, emulator.access_key, "not-the-secret")
+    refused = forged.getObject(bucket, key)
+    assert (refused.status, refused.errorCode) == (403, "SignatureDoesNotMatch")
 
 
 # --------------------------------------------------------------------------------------- security token
@@ -635,14 +645,9 @@ def test_v2_query_missing_parameters(keys: StaticKeyStore) -> None:
 
 
 def test_huaweicloudsdkobs_signer_and_its_date_format(keys: StaticKeyStore) -> None:
-    signer_mod = pytest.importorskip("huaweicloudsdkobs.v1.obs_signer")
-    from huaweicloudsdkobs.v1.obs_credentials import ObsCredentials
-
     date = datetime.now(UTC).strftime("%a %b %d %Y %H:%M:%S GMT")  # not RFC 1123, as that SDK sends it
     headers = {"Date": date, "Content-Type": "application/xml", "Host": f"{BUCKET}.obs.emulator.test"}
-    result = signer_mod.OBSSigner.doAuth(
-        ObsCredentials(AK, SK), "GET", BUCKET, "object", [("acl", "")], headers
-    )
+    result = OBSSigner.doAuth(ObsCredentials(AK, SK), "GET", BUCKET, "object", [("acl", "")], headers)
     req = {
         "method": "GET",
         "raw_path": "/object",
@@ -657,8 +662,7 @@ def test_huaweicloudsdkobs_signer_and_its_date_format(keys: StaticKeyStore) -> N
 
 
 def _botocore_request(method: str, url: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Any:
-    awsrequest = pytest.importorskip("botocore.awsrequest")
-    return awsrequest.AWSRequest(method=method, url=url, headers=headers or {}, data=body)
+    return AWSRequest(method=method, url=url, headers=headers or {}, data=body)
 
 
 def _as_wire(prepared_url: str, method: str, headers: Any) -> dict[str, Any]:
@@ -680,9 +684,6 @@ BOTO_URLS = [
 
 @pytest.mark.parametrize(("method", "path", "query"), BOTO_URLS)
 def test_botocore_sigv4_header(keys: StaticKeyStore, method: str, path: str, query: str) -> None:
-    botocore_auth = pytest.importorskip("botocore.auth")
-    from botocore.credentials import Credentials
-
     url = "http://127.0.0.1:9000" + path + ("?" + query if query else "")
     request = _botocore_request(
         method,
@@ -699,11 +700,22 @@ def test_botocore_sigv4_header(keys: StaticKeyStore, method: str, path: str, que
     assert err.code == "SignatureDoesNotMatch"
 
 
+def test_sigv4_query_with_a_plus_for_a_space(keys: StaticKeyStore) -> None:
+    """object_store (obstore) sends a space in a query value as ``+`` and signs it as ``%20``: the
+    server reads ``+`` as a space, so that is what the signature covers."""
+    url = "http://127.0.0.1:9000/my-bucket?list-type=2&prefix=d%2F&start-after=d%2Fa%20%C3%BC"
+    request = _botocore_request("GET", url)
+    botocore_auth.S3SigV4Auth(Credentials(AK, SK), "s3", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    req = _as_wire(prepared.url.replace("%20", "+"), "GET", prepared.headers)
+    assert req["query_string"].endswith("start-after=d%2Fa+%C3%BC")
+    assert accepted(keys, req).access_key == AK
+    other = req["query_string"].replace("a+", "b+")
+    assert rejected(keys, req, query_string=other).code == "SignatureDoesNotMatch"
+
+
 @pytest.mark.parametrize(("method", "path", "query"), BOTO_URLS)
 def test_botocore_hmac_v1_header(keys: StaticKeyStore, method: str, path: str, query: str) -> None:
-    botocore_auth = pytest.importorskip("botocore.auth")
-    from botocore.credentials import Credentials
-
     url = "http://127.0.0.1:9000" + path + ("?" + query if query else "")
     request = _botocore_request(method, url, headers={"Content-Type": "text/plain", "x-amz-meta-a": " b "})
     botocore_auth.HmacV1Auth(Credentials(AK, SK, TOKEN)).add_auth(request)
@@ -718,9 +730,6 @@ def test_botocore_hmac_v1_header(keys: StaticKeyStore, method: str, path: str, q
 def test_utf8_header_values_are_checked_as_signed(keys: StaticKeyStore, signer: str) -> None:
     """SDKs sign non-ASCII values (user metadata) as UTF-8 and send those bytes; a server reads header
     bytes as Latin-1."""
-    botocore_auth = pytest.importorskip("botocore.auth")
-    from botocore.credentials import Credentials
-
     request = _botocore_request(
         "PUT", "http://127.0.0.1:9000/my-bucket/k", headers={"x-amz-meta-n": "Grüße 中文"}
     )
@@ -737,9 +746,6 @@ def test_utf8_header_values_are_checked_as_signed(keys: StaticKeyStore, signer: 
 
 
 def test_botocore_hmac_v1_virtual_hosted(keys: StaticKeyStore) -> None:
-    botocore_auth = pytest.importorskip("botocore.auth")
-    from botocore.credentials import Credentials
-
     request = _botocore_request("GET", f"http://{BUCKET}.obs.emulator.test/dir/k%20y?uploadId=u1")
     request.auth_path = f"/{BUCKET}/dir/k%20y"
     botocore_auth.HmacV1Auth(Credentials(AK, SK)).add_auth(request)
@@ -754,9 +760,6 @@ def test_botocore_hmac_v1_virtual_hosted(keys: StaticKeyStore) -> None:
 def test_botocore_presigned(
     keys: StaticKeyStore, method: str, path: str, query: str, temporary: bool
 ) -> None:
-    botocore_auth = pytest.importorskip("botocore.auth")
-    from botocore.credentials import Credentials
-
     credentials = Credentials(TMP_AK, TMP_SK, TOKEN) if temporary else Credentials(AK, SK)
     url = "http://127.0.0.1:9000" + path + ("?" + query if query else "")
     for signer in (
@@ -777,9 +780,6 @@ def test_botocore_presigned(
 def test_boto3_client_over_the_wire(
     keys: StaticKeyStore, recorder: tuple[str, list[dict[str, Any]]], signature_version: str
 ) -> None:
-    boto3 = pytest.importorskip("boto3")
-    from botocore.config import Config
-
     endpoint, captured = recorder
     s3 = boto3.client(
         "s3",

@@ -15,6 +15,7 @@ import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
+from huaweicloudsdkiam import v3 as iam
 
 from huaweicloud_emulator.auth import (
     KeyStore,
@@ -385,7 +386,6 @@ def capture_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 def test_real_sdk_client_over_the_wire(
     keys: StaticKeyStore, capture_server: tuple[str, list[dict[str, Any]]]
 ) -> None:
-    iam = pytest.importorskip("huaweicloudsdkiam.v3")
     endpoint, captured = capture_server
     client = (
         iam.IamClient.new_builder()

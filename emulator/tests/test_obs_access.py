@@ -12,7 +12,8 @@ import botocore.exceptions
 import pytest
 import requests
 from obs import ACL, CreateBucketHeader, Grant, Grantee, Owner, PutObjectHeader
-from obs_clients import s3, sdk
+from obs_clients import s3, sdk, signed
+from S3.ACL import ACL as S3cmdAcl
 
 from huaweicloud_emulator.process import EmulatorProcess
 
@@ -108,6 +109,17 @@ def test_acl_documents_and_grant_headers(obs_emulator: EmulatorProcess) -> None:
         ("CanonicalUser", "x", "FULL_CONTROL"),
     }
     assert anonymous(obs_emulator, "GET", f"/{bucket}/k").content == b"v"
+
+
+def test_acl_documents_declare_xsi_on_each_grantee(obs_emulator: EmulatorProcess) -> None:
+    """As S3 writes them: s3cmd strips the default namespace only as the root's first attribute, then
+    reads ``xsi:type`` on each Grantee (it saw no grant when the declaration was hoisted to the root)."""
+    bucket = new_bucket(obs_emulator, ACL="public-read")
+    body = signed(obs_emulator, "GET", f"/{bucket}?acl").content
+    assert body.split(b"\n", 1)[1].startswith(b'<AccessControlPolicy xmlns="http://s3.amazonaws.com/')
+    assert body.count(b'<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type=') == 2
+    parsed = S3cmdAcl(body)  # s3cmd's own parser
+    assert parsed.isAnonRead() and len(parsed.grantees) == 2
 
 
 def test_acl_requests_refused(obs_emulator: EmulatorProcess) -> None:

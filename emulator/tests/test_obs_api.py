@@ -180,6 +180,39 @@ def test_ranges(obs_emulator: EmulatorProcess, bucket: str) -> None:
     assert ignored.status_code == 200 and ignored.content == data  # not a valid range: whole object
 
 
+def test_reading_by_part_number(obs_emulator: EmulatorProcess, bucket: str) -> None:
+    """GET / HEAD ``?partNumber=N``, as the AWS SDKs' multipart downloads read: that part, and the count."""
+    boto = s3(obs_emulator)
+    parts = [os.urandom(100 * KIB), os.urandom(100 * KIB), os.urandom(50 * KIB)]
+    upload = boto.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    done = [
+        {
+            "PartNumber": n,
+            "ETag": boto.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=n, Body=p)["ETag"],
+        }
+        for n, p in enumerate(parts, 1)
+    ]
+    boto.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={"Parts": done})
+    second = boto.get_object(Bucket=bucket, Key="mp", PartNumber=2)
+    assert second["Body"].read() == parts[1] and second["PartsCount"] == 3
+    assert second["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert second["ContentRange"] == f"bytes {100 * KIB}-{200 * KIB - 1}/{250 * KIB}"
+    third = boto.head_object(Bucket=bucket, Key="mp", PartNumber=3)
+    assert (third["ContentLength"], third["PartsCount"]) == (50 * KIB, 3)
+    boto.put_object(Bucket=bucket, Key="single", Body=b"whole")
+    single = boto.get_object(Bucket=bucket, Key="single", PartNumber=1)
+    assert single["Body"].read() == b"whole" and "PartsCount" not in single
+    for key, number, status, code in [
+        ("mp", 4, 416, "InvalidPartNumber"),
+        ("single", 2, 416, "InvalidPartNumber"),
+        ("mp", 0, 400, "InvalidArgument"),
+    ]:
+        refused = signed(obs_emulator, "GET", f"/{bucket}/{key}?partNumber={number}")
+        assert (refused.status_code, f"<Code>{code}</Code>" in refused.text) == (status, True), (key, number)
+    both = signed(obs_emulator, "GET", f"/{bucket}/mp?partNumber=1", headers={"Range": "bytes=0-1"})
+    assert both.status_code == 400 and "<Code>InvalidRequest</Code>" in both.text
+
+
 def test_conditional_requests(obs_emulator: EmulatorProcess, bucket: str) -> None:
     client = sdk(obs_emulator)
     etag = client.putContent(bucket, "c", b"v1").body.etag
@@ -371,6 +404,15 @@ def test_keys_are_stored_and_returned_exactly(obs_emulator: EmulatorProcess, buc
         assert relative.parts[0] in ("blobs", "tmp") or relative.name.startswith("metadata.sqlite3"), relative
         if relative.parts[0] == "blobs" and path.is_file():
             assert len(path.name) == 32 and all(c in "0123456789abcdef" for c in path.name)
+
+
+def test_a_carriage_return_in_a_key_survives_a_listing(obs_emulator: EmulatorProcess, bucket: str) -> None:
+    """Unencoded, as the SDK and s3cmd list: a raw CR would reach them as a line feed."""
+    key = "line\r\nbreaks\rand\ttab"
+    assert sdk(obs_emulator).putContent(bucket, key, b"x").status == 200
+    assert [c.key for c in sdk(obs_emulator).listObjects(bucket).body.contents] == [key]
+    listed = signed(obs_emulator, "GET", f"/{bucket}?list-type=2")
+    assert "<Key>line&#13;\nbreaks&#13;and\ttab</Key>" in listed.text
 
 
 # -- listing -------------------------------------------------------------------------------------
@@ -598,3 +640,15 @@ def test_unsupported_subresources_and_methods(obs_emulator: EmulatorProcess, buc
     assert post.status_code == 405 and "<Code>MethodNotAllowed</Code>" in post.text
     service = signed(obs_emulator, "DELETE", "/")
     assert service.status_code == 405
+
+
+def test_an_object_sub_resource_on_a_bucket_is_a_parameter_s3_ignores(
+    obs_emulator: EmulatorProcess, bucket: str
+) -> None:
+    """minio-py lists with MinIO's own ``metadata=true``; ``?metadata`` is a sub-resource of objects only."""
+    s3(obs_emulator).put_object(Bucket=bucket, Key="k", Body=b"kept")
+    listed = signed(obs_emulator, "GET", f"/{bucket}?list-type=2&metadata=true")
+    assert listed.status_code == 200 and "<Key>k</Key>" in listed.text
+    on_object = signed(obs_emulator, "PUT", f"/{bucket}/k?metadata")
+    assert on_object.status_code == 501 and "<Code>NotImplemented</Code>" in on_object.text
+    assert s3(obs_emulator).get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"

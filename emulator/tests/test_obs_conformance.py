@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from obs import ObsClient
@@ -29,14 +26,11 @@ def make_client(name: str, emulators: ObsEmulators) -> Client:
         return SdkClient(emulators.main, name.removeprefix("sdk-"))
     if name == "boto3":
         return BotoClient(emulators.main)
-    return OpenDalClient(emulators.require_twin(), DOMAIN_BUCKET)
+    return OpenDalClient(emulators.twin, DOMAIN_BUCKET)
 
 
 def clients(emulators: ObsEmulators) -> list[Client]:
-    found: list[Client] = [make_client(name, emulators) for name in WRITERS[:-1]]
-    if emulators.twin is not None:
-        found.append(make_client("opendal", emulators))
-    return found
+    return [make_client(name, emulators) for name in WRITERS]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s}B")
@@ -78,19 +72,17 @@ def test_listing_agrees_across_clients(obs_emulators: ObsEmulators) -> None:
     boto = s3(obs_emulators.main).list_objects_v2(Bucket=DOMAIN_BUCKET, Prefix="agree/", Delimiter="/")
     assert [c["Key"] for c in boto["Contents"]] == ["agree/a", "agree/z", "agree/é"]
     assert [p["Prefix"] for p in boto["CommonPrefixes"]] == ["agree/b/"]
-    if obs_emulators.twin is not None:
-        operator = OpenDalClient(obs_emulators.twin, DOMAIN_BUCKET).operator
-        assert sorted(entry.path for entry in operator.list("agree/")) == [
-            "agree/a",
-            "agree/b/",
-            "agree/z",
-            "agree/é",
-        ]
+    operator = OpenDalClient(obs_emulators.twin, DOMAIN_BUCKET).operator
+    assert sorted(entry.path for entry in operator.list("agree/")) == [
+        "agree/a",
+        "agree/b/",
+        "agree/z",
+        "agree/é",
+    ]
 
 
 def test_opendal_appends_and_deletes_through_the_custom_domain(obs_emulators: ObsEmulators) -> None:
-    twin = obs_emulators.require_twin()
-    operator = OpenDalClient(twin, DOMAIN_BUCKET).operator
+    operator = OpenDalClient(obs_emulators.twin, DOMAIN_BUCKET).operator
     operator.write("od/appended", b"abc", append=True)
     operator.write("od/appended", b"def", append=True)
     head = SdkClient(obs_emulators.main, "obs").client.getObjectMetadata(DOMAIN_BUCKET, "od/appended")
@@ -99,22 +91,6 @@ def test_opendal_appends_and_deletes_through_the_custom_domain(obs_emulators: Ob
     assert bytes(operator.read("od/appended")) == b"abcdef"
     operator.delete("od/appended")
     assert not operator.exists("od/appended")
-
-
-@pytest.fixture
-def local_names_resolve(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """``*.localhost`` resolves to 127.0.0.1 in this process (glibc here does not resolve subdomains of
-    localhost and /etc/hosts must not be edited): the SDK still connects to, and sends
-    ``Host: <bucket>.<endpoint>:PORT``, exactly as it would against a DNS name."""
-    real = socket.getaddrinfo
-
-    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(host, str) and host.endswith(".localhost"):
-            host = "127.0.0.1"
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    yield
 
 
 @pytest.mark.parametrize("endpoint_host", ["localhost", "obs.localhost"])

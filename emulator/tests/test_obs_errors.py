@@ -222,6 +222,15 @@ def test_invalid_arguments(obs_emulator: EmulatorProcess, bucket: str) -> None:
     assert invalid_uri.status_code == 400 and error_of(invalid_uri)["Code"] == "InvalidURI"
 
 
+def test_a_write_offset_is_refused_not_taken_for_a_put(obs_emulator: EmulatorProcess, bucket: str) -> None:
+    """``x-amz-write-offset-bytes`` appends in S3 directory buckets only (minio-py's append_object)."""
+    s3(obs_emulator).put_object(Bucket=bucket, Key="log", Body=b"abc")
+    offset = {"x-amz-write-offset-bytes": "3"}
+    response = signed(obs_emulator, "PUT", f"/{bucket}/log", body=b"def", headers=offset)
+    assert response.status_code == 501 and error_of(response)["Code"] == "NotImplemented"
+    assert s3(obs_emulator).get_object(Bucket=bucket, Key="log")["Body"].read() == b"abc"
+
+
 def test_injected_faults_are_obs_errors(obs_emulator: EmulatorProcess, bucket: str) -> None:
     obs_emulator.set_fault("obs", fail_next=1, status=503)
     try:

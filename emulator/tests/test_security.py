@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -427,6 +427,21 @@ def test_keys_from_a_key_file_and_the_precedence_flag_environment_file(tmp_path:
         )  # the flag's access key, the environment's secret
         assert not signs_in(served.base_url, file_access, file_secret)
         assert not signs_in(served.base_url, flag_access, file_secret)
+
+
+def test_keys_from_the_flags_sign_every_scheme_and_the_secret_flag_is_warned_about(tmp_path: Path) -> None:
+    access_key, secret_key = new_pair()
+    with serve(tmp_path, "--access-key", access_key, "--secret-key", secret_key, env={}) as served:
+        assert signs_in(served.base_url, access_key, secret_key)  # SDK-HMAC
+        assert not signs_in(served.base_url, "EMULATORACCESSKEY001", "emulator-secret-key-not-for-production")
+        process = cast(EmulatorProcess, SimpleNamespace(base_url=served.base_url))  # sdk() reads base_url
+        for signature in ("obs", "v2", "v4"):
+            listed = sdk(process, signature, access_key=access_key, secret_key=secret_key).listBuckets()
+            assert listed.status == 200, (signature, listed.errorCode)
+            forged = sdk(process, signature, access_key=access_key, secret_key="not-the-secret")
+            assert forged.listBuckets().errorCode == "SignatureDoesNotMatch", signature
+    warned = "--secret-key on the command line is visible to every user of this machine"
+    assert warned in served.stderr.read_text()
 
 
 def parse(*args: str) -> Any:

@@ -23,6 +23,7 @@ from .faults import DropConnection, Fault, FaultInjector
 from .http import ApiError, ClientDisconnected, Request, Response
 from .services.admin import ADMIN_PREFIX, AdminGuard, AdminService
 from .services.base import Context, RestService, Service, SharedRoute, json_error, new_context, shared_routes
+from .services.cdm import CdmService
 from .services.csms import CsmsService
 from .services.dli.batches import DliBatchService
 from .services.dli.packages import DliPackagesService
@@ -87,6 +88,7 @@ class Emulator:
             DwsService(self.storage, self.account),
             # One Spark runner for the emulator: MRS jobs share DLI's (one warm JVM, one concurrency limit).
             MrsService(self.storage, self.account, spark=dli_batches.runner),
+            CdmService(self.storage, self.account),
         ]
         # Operations that several of them declare (DWS's and MRS's POST /v2/{project_id}/clusters): the
         # request's body decides (SharedRoute). Unsigned requests, OBS above all, never look at these.
@@ -97,6 +99,7 @@ class Emulator:
         self.admin = AdminService(self.faults, names)
         self.admin_guard = AdminGuard(config.admin_token)
         self.admin_surfaces = [s.admin_surface for s in self.gateway_services if s.admin_surface]
+        self.admin_surfaces.append(self.object_storage.admin_surface)
         self.admin_surfaces.append(ConsoleService(self.storage, self.account))
         self.public_admin_paths = frozenset().union(*(s.public_paths for s in self.admin_surfaces))
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, unquote_plus
 
 from .errors import SignatureError
 from .keys import KeyStore, Principal
@@ -423,15 +423,21 @@ def _v4_uris(raw_path: str) -> list[str]:
 
 
 def _v4_queries(pairs: RawPairs) -> list[str]:
-    """Canonical query strings: esdk-obs-python's, the AWS spec's, and botocore's raw-URL form."""
+    """Canonical query strings: esdk-obs-python's, the AWS spec's, and botocore's raw-URL form; and the
+    AWS spec's of the values as the request is served, a ``+`` being a space (object_store sends
+    ``start-after=a+b`` for ``a b`` and signs ``a%20b``)."""
     decoded = [(unquote(k), unquote(v) if v is not None else "") for k, v in pairs]
     obs_form = dict(decoded)
     obs = "&".join(f"{quote(k, safe='/')}={quote(obs_form[k], safe='')}" for k in sorted(obs_form))
-    aws = "&".join(
+    raw = "&".join(f"{k}={v}" for k, v in sorted((k, v if v is not None else "") for k, v in pairs))
+    served = [(unquote_plus(k), unquote_plus(v) if v is not None else "") for k, v in pairs]
+    return _dedupe([obs, _aws_query(decoded), raw, _aws_query(served)])
+
+
+def _aws_query(decoded: list[tuple[str, str]]) -> str:
+    return "&".join(
         f"{k}={v}" for k, v in sorted((quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in decoded)
     )
-    raw = "&".join(f"{k}={v}" for k, v in sorted((k, v if v is not None else "") for k, v in pairs))
-    return _dedupe([obs, aws, raw])
 
 
 def _v4_headers(signed: list[str], headers: Mapping[str, str]) -> list[str]:

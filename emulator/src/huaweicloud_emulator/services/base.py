@@ -120,7 +120,9 @@ class RestService(Service):
         return None
 
     def matches(self, request: Request) -> bool:
-        return any(pattern.match(request.path) for _, pattern, _ in self._routes)
+        # By method too: CDM's GET /v1.1/{project_id}/clusters/{cluster_id} is no MRS operation, though
+        # MRS serves DELETE on that path.
+        return self._find(request) is not None
 
     def claims(self, request: Request, body: bytes) -> bool:
         """Whether a request for an operation this service shares with one registered before it (see

@@ -350,6 +350,11 @@ class BlobStore:
         rows = self._meta.query("SELECT parts FROM composite_blobs WHERE blob_id = ?", (blob_id,))
         return [(part, size) for part, size in json.loads(rows[0]["parts"])] if rows else None
 
+    def part_sizes(self, blob_id: str) -> list[int] | None:
+        """The sizes of a composite blob's parts, in order; None for any other blob."""
+        parts = self._composite_parts(blob_id)
+        return None if parts is None else [size for _, size in parts]
+
     def exists(self, blob_id: str) -> bool:
         return (
             self.path(blob_id).is_file()

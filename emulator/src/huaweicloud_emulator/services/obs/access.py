@@ -74,8 +74,18 @@ BUCKET_ACTIONS: dict[str, dict[str, str]] = {
     "policy": {"GET": "GetBucketPolicy", "PUT": "PutBucketPolicy", "DELETE": "DeleteBucketPolicy"},
     "policyStatus": {"GET": "GetBucketPolicyStatus"},
     "cors": {"GET": "GetBucketCORS", "PUT": "PutBucketCORS", "DELETE": "PutBucketCORS"},
+    "lifecycle": {
+        "GET": "GetLifecycleConfiguration",
+        "PUT": "PutLifecycleConfiguration",
+        "DELETE": "PutLifecycleConfiguration",
+    },
     "tagging": {"GET": "GetBucketTagging", "PUT": "PutBucketTagging", "DELETE": "PutBucketTagging"},
     "versioning": {"GET": "GetBucketVersioning", "PUT": "PutBucketVersioning"},
+    "encryption": {
+        "GET": "GetEncryptionConfiguration",
+        "PUT": "PutEncryptionConfiguration",
+        "DELETE": "PutEncryptionConfiguration",
+    },
     "versions": {"GET": "ListBucketVersions"},
     "uploads": {"GET": "ListBucketMultipartUploads"},
     "location": {"GET": "GetBucketLocation"},

@@ -27,7 +27,6 @@ from .headers import AMZ_PREFIX, OBS_PREFIX, prefixed
 from .xml import add, element, parse, serialize, text_of
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-ET.register_namespace("xsi", XSI)
 
 CANONICAL_USER = "CanonicalUser"
 GROUP = "Group"
@@ -264,7 +263,10 @@ def document(
         node = add(listed, "Grant")
         grantee = add(node, "Grantee")
         if not obs_style:
-            grantee.set(f"{{{XSI}}}type", grant.grantee.kind)
+            # Declared on each Grantee, as S3 does: hoisted to the root, the declaration would come before
+            # the default namespace, and clients that strip that one by pattern (s3cmd) find no grant.
+            grantee.set("xmlns:xsi", XSI)
+            grantee.set("xsi:type", grant.grantee.kind)
         if grant.grantee.kind == CANONICAL_USER:
             add(grantee, "ID", grant.grantee.value)
             if not obs_style and grant.grantee.value == owner_id:

@@ -6,6 +6,9 @@ The rule, applied to the Host header (port dropped, lower-cased, trailing dot re
    bucket; the whole path is the key. Clients sign the resource as ``/<host>/<key>`` (OpenDAL, the
    SDK's ``is_cname`` mode), so the host is what the signature check gets as the bucket.
 2. An IP address (v4 or v6) never names a bucket: path style, ``/<bucket>/<key>``.
+   Then a website endpoint: ``<bucket>.obs-website.<anything>`` (OBS's), ``<bucket>.s3-website.<anything>``
+   or ``<bucket>.s3-website-<region>.<anything>`` (S3's) addresses the bucket's static website
+   (website.py); the whole path is the key.
 3. ``<bucket>.obs.<anything>``: the labels before the first ``obs`` label (not counting the first
    label) are the bucket, as on the cloud (``bucket.obs.cn-north-4.myhuaweicloud.com``); this also
    covers endpoints such as ``obs.localhost`` or ``obs.example.test``.
@@ -30,6 +33,7 @@ from .errors import ObsError
 from .names import decode_key
 
 LOCAL_ENDPOINTS = ("localhost", "localhost.localdomain")
+WEBSITE = "website"  # the style of a request to a website endpoint
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Target:
     key: str | None
     # The bucket as the client signed it for OBS / AWS v2 (None for path style, the host for a domain).
     signed_bucket: str | None
-    style: str  # "path", "virtual" or "domain"
+    style: str  # "path", "virtual", "domain" or WEBSITE
 
     @property
     def resource(self) -> str:
@@ -73,6 +77,15 @@ class Addressing:
             {*LOCAL_ENDPOINTS, *(host_name(e) for e in endpoints if not _is_ip(host_name(e)))}
         )
 
+    @staticmethod
+    def website_from_host(host: str) -> str | None:
+        """The bucket whose website endpoint ``host`` is (None: it is none)."""
+        labels = host.split(".")
+        for index, label in enumerate(labels[1:], start=1):
+            if label in ("obs-website", "s3-website") or label.startswith("s3-website-"):
+                return ".".join(labels[:index])
+        return None
+
     def bucket_from_host(self, host: str) -> str | None:
         if not host or _is_ip(host):
             return None
@@ -96,6 +109,10 @@ class Addressing:
         if domain_bucket is not None:
             key = raw[1:]
             return Target(domain_bucket, decode_key(key) if key else None, host, "domain")
+        website = None if _is_ip(host) else self.website_from_host(host)
+        if website is not None:
+            key = raw[1:]
+            return Target(website, decode_key(key) if key else None, None, WEBSITE)
         bucket = self.bucket_from_host(host)
         if bucket is not None:
             key = raw[1:]

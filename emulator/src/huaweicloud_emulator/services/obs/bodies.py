@@ -8,9 +8,10 @@ away mid-body, a wrong digest or any error aborts it, so nothing partial is ever
 A plain body is written as it comes. Anything more happens in the same worker step, on each piece
 received (:class:`_Payload`): decoding an ``aws-chunked`` body (:mod:`.aws_chunked`: the AWS SDKs'
 streaming uploads, with chunk signatures and trailers), computing the ``x-amz-checksum-*`` the body
-declares (:mod:`.checksums`), and the digests of the body alone for an append. Digests checked before
-the commit: Content-MD5 (``BadDigest``), a hex ``x-amz-content-sha256`` (v4 signed payload) and the
-declared checksum (``BadDigest``), all over the decoded bytes.
+declares (:mod:`.checksums`), the digests of the body alone for an append, and encrypting an SSE-C
+body (:mod:`.sealing`: the blob holds the ciphertext, its own MD5 that of the ciphertext). Digests
+checked before the commit: Content-MD5 (``BadDigest``), a hex ``x-amz-content-sha256`` (v4 signed
+payload) and the declared checksum (``BadDigest``), all over the decoded (plain) bytes.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ import functools
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ...auth import ChunkSigner
 from ...http import ApiError, Request
 from ...storage import BlobInfo, BlobStore, BlobWriter
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers import CipherContext
 from . import aws_chunked, checksums
 from .errors import ObsError, invalid_argument
 
@@ -118,7 +122,8 @@ class ReceivedBody:
 
 class _Payload:
     """What is done with each piece of a body besides writing it: aws-chunked decoding, the declared
-    checksum, and the digests of the body alone (an append's blob also holds the bytes before it)."""
+    checksum, the digests of the body alone (an append's blob also holds the bytes before it; an SSE-C
+    blob holds the ciphertext) and SSE-C encryption."""
 
     def __init__(
         self,
@@ -127,9 +132,11 @@ class _Payload:
         *,
         body_digests: bool,
         sha256: bool,
+        cipher: CipherContext | None = None,
     ) -> None:
         self.decoder = decoder
         self.checksum = checksum
+        self.cipher = cipher
         self.md5 = hashlib.md5(usedforsecurity=False) if body_digests else None
         self.sha256 = hashlib.sha256() if body_digests and sha256 else None
         self.size = 0
@@ -137,7 +144,7 @@ class _Payload:
     def consume(self, raw: bytes, write: Callable[[bytes | memoryview], Any]) -> None:
         pieces = self.decoder.feed(raw) if self.decoder is not None else (raw,)
         for piece in pieces:
-            write(piece)
+            write(piece if self.cipher is None else self.cipher.update(piece))
             self.size += len(piece)
             for digest in (self.checksum, self.md5, self.sha256):
                 if digest is not None:
@@ -181,8 +188,10 @@ async def receive_blob(
     prepend_blob: str | None = None,
     check_digests: bool = True,
     checksum_algorithm: checksums.Algorithm | None = None,
+    cipher: CipherContext | None = None,
 ) -> ReceivedBody:
-    """Stream the request body (after the bytes of ``prepend_blob``, for an append) into a new blob.
+    """Stream the request body (after the bytes of ``prepend_blob``, for an append) into a new blob,
+    through ``cipher`` (SSE-C) when given.
 
     Verifies the length, Content-MD5 (400 BadDigest), a hex ``x-amz-content-sha256`` (v4 signed
     payload) and the declared ``x-amz-checksum-*`` before committing; computes the checksum of
@@ -197,9 +206,10 @@ async def receive_blob(
     # SHA-256 only for a v4 signed payload (boto3 over http): OBS and unsigned payloads declare none.
     sha256 = check_digests and _declared_sha256(request) is not None
     payload = None
-    if decoder is not None or algorithm is not None or prepend_blob is not None:
+    if decoder is not None or algorithm is not None or prepend_blob is not None or cipher is not None:
         hasher = algorithm.hasher() if algorithm is not None else None
-        payload = _Payload(decoder, hasher, body_digests=prepend_blob is not None, sha256=sha256)
+        body_digests = prepend_blob is not None or cipher is not None
+        payload = _Payload(decoder, hasher, body_digests=body_digests, sha256=sha256, cipher=cipher)
     if prepend_blob is None and is_small(request):
         # Small bodies are taken whole: the hops of the streamed path would cost more than the write.
         # The smallest are not stored here at all but by the commit that refers to them (pending_inline).

@@ -229,7 +229,7 @@ def _invalid_range(size: int) -> ObsError:
 # -- Conditions ----------------------------------------------------------------------------------
 
 
-def _etag_matches(header: str, etag: str) -> bool:
+def etag_matches(header: str, etag: str) -> bool:
     # The OBS SDK percent-encodes header values (a quoted ETag arrives as %22...%22).
     wanted = [unquote(item).strip() for item in header.split(",")]
     return any(item == "*" or item.removeprefix("W/").strip('"') == etag for item in wanted)
@@ -245,7 +245,7 @@ def check_conditions(headers: Mapping[str, str], record: ObjectRecord, *, prefix
     modified = int(record.last_modified)
     if_match = headers.get(prefix + "if-match")
     if if_match is not None:
-        if not _etag_matches(if_match, record.etag):
+        if not etag_matches(if_match, record.etag):
             raise precondition_failed(prefix + "If-Match")
     else:
         since = headers.get(prefix + "if-unmodified-since")
@@ -254,7 +254,7 @@ def check_conditions(headers: Mapping[str, str], record: ObjectRecord, *, prefix
             raise precondition_failed(prefix + "If-Unmodified-Since")
     if_none_match = headers.get(prefix + "if-none-match")
     if if_none_match is not None:
-        if _etag_matches(if_none_match, record.etag):
+        if etag_matches(if_none_match, record.etag):
             if prefix:
                 raise precondition_failed(prefix + "If-None-Match")
             return False

@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass, field
 
 from ...http import Response
-from ...storage import BlobInfo, BlobStore
-from . import checksums, tagging
-from .bodies import READ_CHUNK, drain, read_small_body, receive_blob
+from ...storage import BlobInfo
+from . import checksums, conditions, encryption, tagging
+from .bodies import drain, read_small_body, receive_blob
 from .buckets import require_bucket
 from .call import Call
 from .errors import ObsError, invalid_argument, malformed_xml
@@ -50,12 +50,13 @@ def new_upload_id() -> str:
 
 async def initiate(call: Call) -> Response:
     request = call.request
+    sse = encryption.for_write(call)
     upload = Upload(
         new_upload_id(),
         call.bucket,
         call.key,
         time.time(),
-        stored_headers(request),
+        sse.upload_headers(stored_headers(request)),
         user_metadata(request),
         tagging.parse_header(prefixed(request, "tagging")),
         checksums.upload_checksum(request),
@@ -73,6 +74,7 @@ async def initiate(call: Call) -> Response:
             checksums.ALGORITHM_HEADER: upload.checksum.algorithm.name.upper(),
             checksums.TYPE_HEADER: upload.checksum.type,
         }
+    headers.update(sse.response_headers(call.prefix))
     return call.xml(serialize(root), headers=headers)
 
 
@@ -90,13 +92,17 @@ async def upload_part(call: Call) -> Response:
     upload_id = call.query["uploadId"]
     upload = await asyncio.to_thread(call.backend.state.upload, call.bucket, call.key, upload_id)
     algorithm = upload.checksum.algorithm if upload.checksum is not None else None
+    sse = encryption.for_part(call, upload)
     source = prefixed(call.request, "copy-source")
     if source is not None:
-        return await _copy_part(call, number, upload_id, source, algorithm)
+        return await _copy_part(call, number, upload_id, source, algorithm, sse)
     checksums.check_part(upload.checksum, checksums.declared(call.request))
-    received = await receive_blob(call.request, call.backend.blobs, checksum_algorithm=algorithm)
+    received = await receive_blob(
+        call.request, call.backend.blobs, checksum_algorithm=algorithm, cipher=sse.cipher()
+    )
+    await sse.remember(call.backend.state, upload_id, number, received.blob)
     await _record_part(call, upload_id, number, received.blob, time.time(), received.checksum)
-    headers = {"ETag": quoted(received.blob.md5_hex)}
+    headers = {"ETag": quoted(received.blob.md5_hex), **sse.response_headers(call.prefix)}
     if received.checksum is not None:
         headers.update(received.checksum.headers())
     return Response(200, headers)
@@ -120,27 +126,16 @@ async def _record_part(
     await call.backend.discard(garbage)
 
 
-def _copy_range(
-    blobs: BlobStore, blob_id: str, start: int, length: int, hasher: checksums.Hasher | None
-) -> BlobInfo:
-    with blobs.open(blob_id) as source, blobs.writer() as writer:
-        source.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = source.read(min(READ_CHUNK, remaining))
-            if not chunk:
-                raise OSError("blob is shorter than its recorded size")
-            writer.write(chunk)
-            if hasher is not None:
-                hasher.update(chunk)
-            remaining -= len(chunk)
-        return writer.commit()
-
-
 async def _copy_part(
-    call: Call, number: int, upload_id: str, source: str, algorithm: checksums.Algorithm | None
+    call: Call,
+    number: int,
+    upload_id: str,
+    source: str,
+    algorithm: checksums.Algorithm | None,
+    sse: encryption.PartWrite,
 ) -> Response:
     source_bucket, source_key, source_version = parse_copy_source(source)
+    copy = encryption.for_copy(call, sse)  # an SSE-C source is decrypted, an SSE-C upload's part encrypted
     await drain(call.request)
     state, blobs = call.backend.state, call.backend.blobs
     for _ in range(5):
@@ -150,7 +145,7 @@ async def _copy_part(
         start, length = (byte_range.start, byte_range.length) if byte_range else (0, record.size)
         hasher = algorithm.hasher() if algorithm is not None else None
         try:
-            info = await asyncio.to_thread(_copy_range, blobs, record.blob_id, start, length, hasher)
+            info = await asyncio.to_thread(copy.copy_range, blobs, record, start, length, hasher)
         except FileNotFoundError:
             continue  # the source was replaced meanwhile: copy its new content
         break
@@ -160,12 +155,13 @@ async def _copy_part(
     checksum = None
     if algorithm is not None and hasher is not None:
         checksum = checksums.Checksum(algorithm.name, base64.b64encode(hasher.digest()).decode("ascii"))
+    await sse.remember(state, upload_id, number, info)
     await _record_part(call, upload_id, number, info, now, checksum)
     root = element("CopyPartResult", call.namespace)
     add_all(root, [("LastModified", iso_date(now)), ("ETag", quoted(info.md5_hex))])
     if checksum is not None:
         add(root, checksums.ALGORITHMS[checksum.algorithm].element, checksum.value)
-    return call.xml(serialize(root))
+    return call.xml(serialize(root), headers=sse.response_headers(call.prefix))
 
 
 async def list_parts(call: Call) -> Response:
@@ -328,6 +324,7 @@ async def complete(call: Call) -> Response:
         if exc.code != "NoSuchUpload" or completed is None or not _same_parts(body, completed):
             raise
         return _completion_result(call, completed.etag, completed.checksum, completed.version_id)
+    precondition = conditions.write_precondition(call.request, call.key)
     requested = _requested_parts(body)
     stored = {part.part_number: part for part in await asyncio.to_thread(state.parts, upload_id)}
     used = _choose_parts(requested, stored, upload.checksum)
@@ -348,15 +345,20 @@ async def complete(call: Call) -> Response:
         size,
         multipart_etag(used),
         time.time(),
-        dict(upload.headers),
+        encryption.completed_headers(call, upload, used),
         list(upload.metadata),
         upload.tags,
         checksum=checksum,
     )
     listed = [(part.number, part.etag) for part in requested]
-    garbage = await asyncio.to_thread(state.complete_upload, upload, used, record, composite, listed)
+    garbage = await asyncio.to_thread(
+        state.complete_upload, upload, used, record, composite, listed, precondition
+    )
     await call.backend.discard(garbage)
-    return _completion_result(call, record.etag, checksum, record.version_id)
+    await encryption.forget_parts(state, upload)
+    response = _completion_result(call, record.etag, checksum, record.version_id)
+    response.headers.update(encryption.headers_of(call, record))
+    return response
 
 
 def _same_parts(body: bytes, completed: CompletedUpload) -> bool:

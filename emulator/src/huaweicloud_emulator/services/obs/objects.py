@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, quote, unquote_plus
 
 from ...http import Response
 from ...storage import BlobInfo, BlobStore
-from . import checksums, tagging
+from . import checksums, conditions, encryption, part_reads, tagging
 from .bodies import blob_chunks, drain, is_small, read_small_body, receive_blob
 from .buckets import require_bucket
 from .call import Call
@@ -32,7 +32,7 @@ from .headers import (
     user_metadata,
 )
 from .names import check_key, decode_key
-from .state import ObjectRecord, ObsState, Removal, Tags
+from .state import ObjectRecord, ObsState, Precondition, Removal, Tags
 from .versions import NULL_VERSION, no_such_version, version_headers
 from .xml import add, add_all, element, parse, serialize, text_of
 
@@ -43,12 +43,14 @@ INLINE_READ_BYTES = 64 * 1024
 
 async def put_object(call: Call) -> Response:
     request = call.request
-    headers = stored_headers(request)
+    sse = encryption.for_write(call)
+    headers = sse.object_headers(stored_headers(request))
     metadata = user_metadata(request)
     tags = tagging.parse_header(prefixed(request, "tagging"))
+    precondition = conditions.write_precondition(request, call.key)
     if not is_small(request):  # refuse before taking in a large body; the commit checks anyway
         require_bucket(call)
-    received = await receive_blob(request, call.backend.blobs)
+    received = await receive_blob(request, call.backend.blobs, cipher=sse.cipher())
     info = received.blob
     record = ObjectRecord(
         call.bucket,
@@ -62,11 +64,12 @@ async def put_object(call: Call) -> Response:
         tags,
         checksum=received.checksum,
     )
-    garbage = await _commit(call, record, info)
+    garbage = await _commit(call, record, info, precondition=precondition)
     await call.backend.discard(garbage)
     response_headers = {"ETag": quoted(info.md5_hex), **version_headers(call.prefix, record.version_id)}
     if received.checksum is not None:
         response_headers.update(received.checksum.headers())
+    response_headers.update(sse.response_headers(call.prefix))
     return Response(200, response_headers)
 
 
@@ -77,11 +80,12 @@ async def _commit(
     *,
     replacing: str | None = None,
     check_replacing: bool = False,
+    precondition: Precondition | None = None,
 ) -> list[str]:
     """The commit point of a write; the new blob is dropped when the commit does not happen."""
     try:
         return await call.backend.state.put_object(
-            record, new_blob, replacing=replacing, check_replacing=check_replacing
+            record, new_blob, replacing=replacing, check_replacing=check_replacing, precondition=precondition
         )
     except Exception:
         # The transaction failed: nothing refers to the new blob. (A cancelled await says nothing
@@ -177,18 +181,22 @@ async def get_object(call: Call, *, head: bool = False) -> Response:
     if file is None:
         raise _delete_marker_named(call, record)
     try:
+        file = encryption.readable(call, record, file)  # SSE-C: the key again, and decrypted
         if not check_conditions(call.request.headers, record):
             file.close()
             return Response(
                 304, {"ETag": quoted(record.etag), "Last-Modified": http_date(record.last_modified)}
             )
-        byte_range = parse_range(call.request.headers.get("range"), record.size)
+        part = part_reads.requested_part(call, record)  # ?partNumber=N: that part's range
+        byte_range = part.byte_range if part else parse_range(call.request.headers.get("range"), record.size)
     except BaseException:
         file.close()
         raise
     headers = object_headers(record, call.prefix)
+    headers.update(encryption.headers_of(call, record))
     headers.update(version_headers(call.prefix, record.version_id, named=version_id is not None))
     headers.update(response_overrides(call.request))
+    headers.update(part.headers if part else {})
     start, length, status = 0, record.size, 200
     if byte_range is not None:
         start, length, status = byte_range.start, byte_range.length, 206
@@ -209,7 +217,12 @@ async def get_object(call: Call, *, head: bool = False) -> Response:
 async def delete_object(call: Call) -> Response:
     await drain(call.request)
     removal, garbage = await asyncio.to_thread(
-        call.backend.state.delete_object, call.bucket, call.key, call.query.get("versionId"), time.time()
+        call.backend.state.delete_object,
+        call.bucket,
+        call.key,
+        call.query.get("versionId"),
+        time.time(),
+        conditions.delete_precondition(call.request, call.key),
     )
     await call.backend.discard(garbage)
     headers = {}
@@ -257,6 +270,7 @@ async def copy_object(call: Call, source: str) -> Response:
         (source_bucket, source_key) == (call.bucket, call.key)
         and source_version is None
         and metadata_directive == "COPY"
+        and not encryption.requested(request)
     ):
         raise ObsError(
             400,
@@ -269,12 +283,16 @@ async def copy_object(call: Call, source: str) -> Response:
     new_headers = stored_headers(request)
     new_metadata = user_metadata(request)
     new_tags = tagging.parse_header(prefixed(request, "tagging"))
+    destination = encryption.for_write(call)
+    sse = encryption.for_copy(call, destination)
+    precondition = conditions.write_precondition(request, call.key)
     await drain(request)
     require_bucket(call)
     now = time.time()
 
     def build(source_record: ObjectRecord) -> ObjectRecord:
         check_conditions(request.headers, source_record, prefix=condition_prefix)
+        sse.check_source(source_record)
         replace = metadata_directive == "REPLACE"
         return ObjectRecord(
             call.bucket,
@@ -283,19 +301,33 @@ async def copy_object(call: Call, source: str) -> Response:
             source_record.size,
             source_record.etag,
             now,
-            headers=new_headers if replace else dict(source_record.headers),
+            headers=destination.object_headers(new_headers if replace else source_record.headers),
             metadata=new_metadata if replace else list(source_record.metadata),
             tags=new_tags if tagging_directive == "REPLACE" else source_record.tags,
             checksum=source_record.checksum,  # the same bytes
         )
 
-    record, source_record, garbage = await asyncio.to_thread(
-        call.backend.state.copy_object, source_bucket, source_key, build, source_version
+    source_record = await asyncio.to_thread(
+        call.backend.state.copy_source, source_bucket, source_key, source_version
     )
+    if sse.rewrites(source_record):  # SSE-C on either side: the bytes are copied, not shared
+        record = build(source_record)
+        info = await sse.copied_blob(call.backend.blobs, source_record)
+        record.blob_id, record.etag = info.blob_id, info.md5_hex
+        garbage = await _commit(call, record, info, precondition=precondition)
+    else:
+        record, source_record, garbage = await asyncio.to_thread(
+            call.backend.state.copy_object,
+            source_bucket,
+            source_key,
+            lambda found: build(sse.shared(found)),
+            source_version,
+            precondition,
+        )
     await call.backend.discard(garbage)
     root = element("CopyObjectResult", call.namespace)
     add_all(root, [("LastModified", iso_date(record.last_modified)), ("ETag", quoted(record.etag))])
-    headers = version_headers(call.prefix, record.version_id)
+    headers = {**version_headers(call.prefix, record.version_id), **destination.response_headers(call.prefix)}
     source_headers = version_headers(
         call.prefix + "copy-source-", source_record.version_id, named=source_version is not None
     )
@@ -318,6 +350,7 @@ async def delete_objects(call: Call) -> Response:
         raise malformed_xml(f"Delete takes at most {MAX_DELETE_KEYS} objects.")
     targets: list[tuple[str, str | None]] = []
     errors: list[tuple[str, str | None, ObsError]] = []
+    preconditions: dict[str, Precondition] = {}  # conditional deletes: an object's <ETag>
     for node in nodes:
         key = text_of(node, "Key")
         if key is None:
@@ -331,8 +364,11 @@ async def delete_objects(call: Call) -> Response:
             errors.append((key, version, exc))
             continue
         targets.append((key, version))
+        etag = text_of(node, "ETag")
+        if etag is not None:
+            preconditions[key] = conditions.if_match_precondition(etag, key)
     results, garbage = await asyncio.to_thread(
-        call.backend.state.delete_objects, call.bucket, targets, time.time()
+        call.backend.state.delete_objects, call.bucket, targets, time.time(), preconditions
     )
     await call.backend.discard(garbage)
 
@@ -418,8 +454,10 @@ async def append_object(call: Call) -> Response:
             headers={"x-obs-next-append-position": str(length)},
         )
     replacing = current.blob_id if current else None
+    sse = encryption.for_append(call, current)
     try:
-        info = (await receive_blob(request, call.backend.blobs, prepend_blob=replacing)).blob
+        cipher = sse.cipher()  # an SSE-C object's keystream goes on where its bytes end
+        info = (await receive_blob(request, call.backend.blobs, prepend_blob=replacing, cipher=cipher)).blob
     except FileNotFoundError:  # replaced (and its blob deleted) while we were copying it
         raise ObsError(
             409, "PositionNotEqualToLength", "The object changed while it was being appended to."
@@ -431,7 +469,7 @@ async def append_object(call: Call) -> Response:
         info.size,
         info.md5_hex,
         time.time(),
-        headers=dict(current.headers) if current else stored_headers(request),
+        headers=dict(current.headers) if current else sse.object_headers(stored_headers(request)),
         metadata=list(current.metadata) if current else user_metadata(request),
         tags=current.tags if current else tagging.parse_header(prefixed(request, "tagging")),
         appendable=True,
@@ -441,4 +479,5 @@ async def append_object(call: Call) -> Response:
     garbage = await _commit(call, record, info, replacing=replacing, check_replacing=True)
     await call.backend.discard(garbage)
     headers = {"ETag": quoted(info.md5_hex), "x-obs-next-append-position": str(info.size)}
+    headers.update(sse.response_headers(call.prefix))
     return Response(200, {**headers, **version_headers(call.prefix, record.version_id)})

@@ -22,12 +22,14 @@ from ...auth import Principal, SignatureError, authenticate_obs
 from ...http import ApiError, Request, Response
 from ...storage import Storage
 from ..base import Context, Service
-from . import aws_chunked, buckets, listing, multipart, objects
+from . import aws_chunked, buckets, encryption, listing, multipart, objects, post_upload, website
 from .access import Access
-from .addressing import Addressing, Target
+from .addressing import WEBSITE, Addressing, Target
 from .call import Backend, Call
 from .errors import ObsError, method_not_allowed, not_implemented
 from .headers import prefixed
+from .lifecycle import Lifecycles
+from .lifecycle_sweep import LifecycleSweeper, ObsAdminService
 from .state import ObsState
 from .versions import addresses_version, check_version
 from .xml import CONTENT_TYPE, error_document
@@ -39,12 +41,18 @@ Operation = Callable[[Call], Awaitable[Response]]
 # Sub-resources of OBS / S3 the emulator does not implement: answered 501 rather than mistaken for a
 # plain GET / PUT of the bucket or object.
 UNSUPPORTED = frozenset({
-    "lifecycle", "website", "logging",
-    "notification", "replication", "encryption", "quota", "storageClass", "storagePolicy",
+    "logging",
+    "notification", "replication", "quota", "storageClass", "storagePolicy",
     "requestPayment", "restore", "metadata", "customdomain", "inventory", "object-lock", "retention",
     "publicAccessBlock", "bucketStatus", "torrent", "accelerate", "analytics",
     "metrics", "intelligent-tiering", "ownershipControls", "select", "attributes", "legal-hold",
     "truncate", "rename", "modify",
+})  # fmt: skip
+# Those of them that only objects have. On a bucket they are no sub-resource, and S3 ignores a query
+# parameter it does not know (minio-py's listing adds MinIO's own ``metadata=true``).
+OBJECT_SUBRESOURCES = frozenset({
+    "restore", "metadata", "retention", "torrent", "select", "attributes", "legal-hold", "truncate",
+    "rename", "modify",
 })  # fmt: skip
 
 
@@ -67,10 +75,17 @@ class ObsService(Service):
         self.addressing = Addressing(bucket_domains, endpoints)
         self.access = Access(storage.meta, self.backend)
         self.access_routes = self.access.routes()
+        encryption.register(storage.meta)
+        self.website = website.WebsiteEndpoint(self.backend, self.access)
+        self.post_uploads = post_upload.PostUploads(account, self.access)
+        self.lifecycles = Lifecycles(self.backend)
+        self.lifecycle_sweeper = LifecycleSweeper(self.backend)
+        self.admin_surface = ObsAdminService(self.lifecycle_sweeper)
         # Nothing is written yet: temp files and blobs no metadata refers to are crash leftovers.
         removed = storage.blobs.sweep(self.state.blob_referenced)
         if removed:
             log.info("swept %d leftover blob file(s) from %s", removed, storage.data_dir)
+        self.lifecycle_sweeper.start()  # after that start-up sweep, which must see no write in flight
 
     def matches(self, request: Request) -> bool:
         return True
@@ -80,17 +95,29 @@ class ObsService(Service):
     async def handle(self, request: Request, ctx: Context) -> Response:
         target = self.addressing.resolve(request)
         request.scope["obs.target"] = target
-        if request.method == "HEAD" and "apiversion" in request.query:
+        if target.style == WEBSITE:  # anonymous, and answered in HTML
+            response = await self.website.serve(request, ctx, target)
+        elif request.method == "HEAD" and "apiversion" in request.query:
             response = Response(200, {"x-obs-api": "3.0"})
         elif request.method == "OPTIONS":
             response = await self.access.preflight(request, target)
+        elif post_upload.is_form_upload(request, target):  # signed (or not) by its form
+            response = await self.post_uploads.upload(Call(request, ctx, target, self.backend))
+            response.headers.update(self.access.cors_headers(request, target))
         else:
             ctx.principal = self._authenticate(request, target, ctx)
             operation = self._route(request, target)
             call = Call(request, ctx, target, self.backend)
-            admission = self.access.authorize(call)
-            response = await operation(call)
+            try:
+                admission = self.access.authorize(call)
+                response = await operation(call)
+            except ApiError:
+                # Answer once the body is in: on a kept-alive connection its unread bytes would be taken
+                # for the next request (and an early answer can reach the client as a reset connection).
+                await request.drain()
+                raise
             await self.access.finish(call, response, admission)
+            response.headers.update(self.lifecycles.expiration_headers(call, response))
             response.headers.update(self.access.cors_headers(request, target))
         response.headers.update(self._id_headers(ctx))
         return response
@@ -117,7 +144,8 @@ class ObsService(Service):
 
     def _route(self, request: Request, target: Target) -> Operation:
         method, query = request.method, request.query
-        unsupported = sorted(UNSUPPORTED.intersection(query))
+        not_here = OBJECT_SUBRESOURCES if target.key is None else frozenset()
+        unsupported = sorted(UNSUPPORTED.intersection(query) - not_here)
         if unsupported:
             raise not_implemented(f"The sub-resource ?{unsupported[0]}")
         if target.bucket is None:
@@ -127,6 +155,8 @@ class ObsService(Service):
         access_operation = self._access_operation(method, target, query)
         if access_operation is not None:
             return access_operation
+        if target.key is None and "lifecycle" in query:
+            return self.lifecycles.operation(method)
         if target.key is None:
             return self._bucket_operation(method, query)
         if "versionId" in query and not addresses_version(method, query):
@@ -158,6 +188,14 @@ class ObsService(Service):
             table = {"GET": listing.list_object_versions}
         elif "versioning" in query:
             table = {"GET": buckets.get_versioning, "PUT": buckets.put_versioning}
+        elif "encryption" in query:
+            table = {
+                "GET": encryption.get_bucket_encryption,
+                "PUT": encryption.put_bucket_encryption,
+                "DELETE": encryption.delete_bucket_encryption,
+            }
+        elif "website" in query:
+            table = {"GET": website.get_website, "PUT": website.put_website, "DELETE": website.delete_website}
         elif "delete" in query:
             table = {"POST": objects.delete_objects}
         else:
@@ -193,6 +231,10 @@ class ObsService(Service):
         elif "append" in query:
             operation = objects.append_object if method == "POST" else None
         elif method == "PUT":
+            if "x-amz-write-offset-bytes" in request.headers:
+                # S3 appends with it in directory buckets only; never mistaken for a plain PUT that
+                # would replace the object (minio-py's append_object sends it).
+                raise not_implemented("Appending with x-amz-write-offset-bytes")
             source = prefixed(request, "copy-source")
             if source is not None:
                 return lambda call: objects.copy_object(call, source)
@@ -217,6 +259,9 @@ class ObsService(Service):
             "x-obs-id-2": host_id,
             "x-amz-id-2": host_id,
         }
+
+    def close(self) -> None:
+        self.lifecycle_sweeper.close()
 
     def render_error(self, error: ApiError, request: Request, ctx: Context) -> Response:
         target = request.scope.get("obs.target")

@@ -33,7 +33,7 @@ import itertools
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -326,6 +326,9 @@ _OLDER = f"SELECT {_OBJECT_COLUMNS}, delete_marker, seq, ({_LATEST}) AS latest F
 
 # Runs a read, in a transaction (its connection) or out of one (the store's snapshot reads).
 Run = Callable[[str, Sequence[Any]], list[sqlite3.Row]]
+# A condition on a key's current object (None: none), checked by the transaction of a write or delete
+# (conditions.py): it raises when the write must not happen.
+Precondition = Callable[[ObjectRecord | None], None]
 
 
 def _in(db: sqlite3.Connection) -> Run:
@@ -486,6 +489,13 @@ class ObsState:
         """What a copy reads: the current object, or the version named (not a delete marker)."""
         return _copy_source(self.meta.query, bucket, key, version_id)
 
+    @staticmethod
+    def _check(db: sqlite3.Connection, bucket: str, key: str, precondition: Precondition | None) -> None:
+        """Hold ``precondition`` against the key's current object, in the write's transaction."""
+        if precondition is not None:
+            row = db.execute(f"{_CURRENT} WHERE bucket = ? AND key = ?", (bucket, key_bytes(key))).fetchone()
+            precondition(_object(row) if row is not None else None)
+
     def _write_object(
         self, db: sqlite3.Connection, record: ObjectRecord, *, in_place: bool = False
     ) -> list[str]:
@@ -579,6 +589,7 @@ class ObsState:
         *,
         replacing: str | None = None,
         check_replacing: bool = False,
+        precondition: Precondition | None = None,
     ) -> list[str]:
         """Store the object (the commit point of a write), and ``blob`` if it is a pending inline one;
         return the garbage blob ids. ``record`` is stamped with its version id.
@@ -589,6 +600,7 @@ class ObsState:
         """
 
         def write(db: sqlite3.Connection) -> list[str]:
+            self._check(db, record.bucket, record.key, precondition)
             insert_inline(db, blob)
             if check_replacing:
                 current = db.execute(
@@ -609,7 +621,12 @@ class ObsState:
         return await self.meta.write_async(write)
 
     def copy_object(
-        self, source_bucket: str, source_key: str, build: Any, source_version: str | None = None
+        self,
+        source_bucket: str,
+        source_key: str,
+        build: Any,
+        source_version: str | None = None,
+        precondition: Precondition | None = None,
     ) -> tuple[ObjectRecord, ObjectRecord, list[str]]:
         """Copy in one transaction: ``build(source) -> ObjectRecord`` makes the destination (sharing the
         source's blob), so the source cannot change between being read and being referenced. Returns the
@@ -617,30 +634,47 @@ class ObsState:
         with self.meta.transaction() as db:
             source = _copy_source(_in(db), source_bucket, source_key, source_version)
             record = build(source)
+            self._check(db, record.bucket, record.key, precondition)
             dropped = self._write_object(db, record)
             return record, source, self._garbage(db, dropped)
 
     def delete_object(
-        self, bucket: str, key: str, version_id: str | None, now: float
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        now: float,
+        precondition: Precondition | None = None,
     ) -> tuple[Removal, list[str]]:
         """Delete the key (a delete marker in a versioned bucket) or one version of it; return what was
         done and the garbage blob ids."""
-        results, garbage = self.delete_objects(bucket, [(key, version_id)], now)
+        preconditions = {key: precondition} if precondition is not None else None
+        results, garbage = self.delete_objects(bucket, [(key, version_id)], now, preconditions)
         result = results[0]
         if isinstance(result, ObsError):
             raise result
         return result, garbage
 
     def delete_objects(
-        self, bucket: str, targets: Sequence[tuple[str, str | None]], now: float
+        self,
+        bucket: str,
+        targets: Sequence[tuple[str, str | None]],
+        now: float,
+        preconditions: Mapping[str, Precondition] | None = None,
     ) -> tuple[list[Removal | ObsError], list[str]]:
-        """Delete each (key, version id or None) in one transaction; a missing key or version is deleted
-        already. Return, per target, what was done (or why not) and the garbage blob ids."""
+        """Delete each (key, version id or None) in one transaction, if its key's precondition holds; a
+        missing key or version is deleted already. Return, per target, what was done (or why not) and the
+        garbage blob ids."""
         with self.meta.transaction() as db:
             status = self._versioning(db, bucket)
             results: list[Removal | ObsError] = []
             dropped: list[str] = []
             for key, version_id in targets:
+                try:
+                    self._check(db, bucket, key, (preconditions or {}).get(key))
+                except ObsError as failed:
+                    results.append(failed)
+                    continue
                 result, blobs = self._remove(db, bucket, status, key, version_id, now)
                 results.append(result)
                 dropped += blobs
@@ -905,6 +939,7 @@ class ObsState:
         record: ObjectRecord,
         composite: Composite | None,
         requested: Sequence[tuple[int, str]],
+        precondition: Precondition | None = None,
     ) -> list[str]:
         """Make the object (recording ``composite``, the used parts joined, when there are several; stamping
         ``record`` with its version id) and forget the upload, if its parts are still those ``record`` was
@@ -928,6 +963,7 @@ class ObsState:
                     "A conflicting operation is in progress against this upload (a part was replaced while "
                     "it was being completed); try again.",
                 )
+            self._check(db, record.bucket, record.key, precondition)
             if composite is not None:
                 insert_composite(db, composite)
             dropped = self._write_object(db, record)

@@ -41,7 +41,10 @@ def add_all(parent: ET.Element, pairs: Iterable[tuple[str, Any]]) -> None:
 
 
 def serialize(root: ET.Element) -> bytes:
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
+    # A carriage return in text (a key's, say) goes as an entity, as S3 sends it: an XML parser turns a
+    # raw one into a line feed. ElementTree escapes it in attributes only, and writes no other CR.
+    document = ET.tostring(root, encoding="utf-8").replace(b"\r", b"&#13;")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + document
 
 
 def error_document(
