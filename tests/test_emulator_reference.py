@@ -4,7 +4,8 @@ The routes come from an ``Emulator`` built on a temporary data directory (no ser
 the ``@operation`` tables of its API Gateway services, of the ECS metadata service, of the admin
 endpoints and of the services' admin surfaces. Every route must be a row of the section that documents
 its service, and every row a route that is served. A gateway row names the SDK operation: the SDK client
-its section names must send that operation with the row's method and path, exactly. The run-time
+its section names must send that operation with the row's method and path, exactly (a call no SDK has,
+such as ModelArts's datasets, is a row of a table without an Operation column). The run-time
 settings of each service are named in its section. OBS has no route table: every sub-resource its
 dispatcher looks for, and every one it answers 501, must be named in its section.
 """
@@ -38,6 +39,9 @@ SECTIONS = {
     "dws": "DWS",
     "mrs": "MRS",
     "cdm": "CDM",
+    "dataarts": "DataArts",
+    "modelarts": "ModelArts",
+    "modelarts-admin": "ModelArts",
     "admin": ADMIN,
     "emulator-settings": ADMIN,
     "smn-outbox": ADMIN,
@@ -146,7 +150,9 @@ def test_every_gateway_operation_is_what_the_sdk_sends(emulator: Emulator) -> No
         packages = {module: importlib.import_module(module) for module, _ in named}
         clients = [(packages[module], getattr(packages[module], name)) for module, name in named]
         for operation, method, path in table_rows(documented[section]):
-            sent = sdk_routes(clients, operation) if operation else []
+            if operation is None:  # a call the SDKs do not have
+                continue
+            sent = sdk_routes(clients, operation)
             if (method, path) not in sent:
                 sends = sent or "no such operation"
                 wrong.append(f"{section}: {operation} {method} {path}; the SDK sends {sends}")

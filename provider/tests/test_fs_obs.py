@@ -7,6 +7,7 @@ Everything the filesystem does is checked with an independent client (OBSHook), 
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import os
@@ -25,6 +26,7 @@ from airflow_huaweicloud.fs.obs import OBSFileSystem
 from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.testing import AirflowSandbox
 from huaweicloud_emulator.process import EmulatorProcess
+from huaweicloud_toolkit import HuaweiCloudError
 from huaweicloud_toolkit import obs as tobs
 
 KiB = 1 << 10
@@ -228,6 +230,28 @@ def test_reads_are_ranged(root: ObjectStoragePath, hook: OBSHook, bucket: str, m
     assert fetched <= 2 * 256 * KiB  # two blocks, not 3 MiB
     assert path.read_block(10, 20) == data[10:30]
     assert path.fs.cat_file(path.path, start=-10) == data[-10:]
+
+
+def test_an_object_replaced_mid_read_fails_the_read(
+    root: ObjectStoragePath, hook: OBSHook, bucket: str
+) -> None:
+    """Consistent reads: every range is fetched ``If-Match`` the ETag seen at open, so a reader never
+    mixes two versions of an object."""
+    first = os.urandom(MiB)
+    second = os.urandom(MiB)
+    hook.load_bytes(first, "moving.bin", bucket)
+    path = root / "moving.bin"
+    with path.open("rb", block_size=256 * KiB) as f:
+        assert f.read(100) == first[:100]  # the first block, of the first version
+        hook.load_bytes(second, "moving.bin", bucket, replace=True)
+        f.seek(512 * KiB)
+        with pytest.raises(OSError, match="changed while it was being read") as stale:
+            f.read(100)
+    assert stale.value.errno == errno.ESTALE
+    cause = stale.value.__cause__
+    assert isinstance(cause, HuaweiCloudError) and cause.code == "PreconditionFailed"
+    with path.open("rb") as reopened:  # a file opened after the change reads the new version whole
+        assert reopened.read() == second
 
 
 def test_a_large_write_streams_as_a_multipart_upload(

@@ -275,3 +275,59 @@ def test_on_kill_cancels_the_async_invocation_execute_waits_for(hook: FunctionGr
     record = hook.get_async_invocation(urn, request_id)
     assert record is not None and (record["status"], record["error_code"]) == ("FAIL", 4208)
     FunctionGraphInvokeOperator(task_id="sync", function_urn=urn).on_kill()  # nothing to cancel: no error
+
+
+# Function error codes and final statuses ----------------------------------------------------------------
+
+NOT_SERIALISABLE = "def handler(event, context):\n    return {'when': object()}\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "handler", "error_code"),
+    [(RETURNS, "index.no_such_handler", "4001"), (NOT_SERIALISABLE, "index.handler", "4007")],
+    ids=["handler not found", "result not serialisable"],
+)
+def test_function_error_codes_fail_the_task(
+    hook: FunctionGraphHook, code: str, handler: str, error_code: str
+) -> None:
+    urn = hook.create_function(unique("broken"), code, handler=handler)
+    with pytest.raises(FunctionGraphFunctionError) as failed:
+        hook.invoke(urn, {"a": 1, "b": 2})
+    assert failed.value.code == error_code
+    with pytest.raises(AirflowException, match=f"{error_code}: function {re.escape(urn)} failed"):
+        FunctionGraphInvokeOperator(task_id="sync", function_urn=urn).execute(task_context())
+    polling = FunctionGraphInvokeOperator(task_id="async", function_urn=urn, invocation_type="async",
+                                          deferrable=False, poll_interval=0.1)  # fmt: skip
+    with pytest.raises(AirflowException, match=f"ended FAIL with error {error_code}"):
+        polling.execute(task_context())
+
+
+class AnsweredTrigger(FunctionGraphInvocationTrigger):
+    """The trigger, with FunctionGraph's answer to each poll given: the emulator never discards an
+    invocation (FunctionGraph does, e.g. one that waited past its maximum age in the queue)."""
+
+    answers: list[dict[str, Any] | None] = []
+
+    def poll(self) -> dict[str, Any] | None:
+        return self.answers.pop(0)
+
+
+def test_a_discarded_invocation_fails_the_task() -> None:
+    urn = f"urn:fss:{REGION}:{'0' * 32}:function:default:gone:latest"
+    discarded = {"request_id": "r-1", "status": "DISCARD", "error_code": 0, "error_message": "",
+                 "start_time": None, "end_time": None}  # fmt: skip
+    trigger = AnsweredTrigger(urn, "r-1", poll_interval=0.01)
+    trigger.answers = [None, {**discarded, "status": "WAIT"}, discarded]
+    event = run_trigger(trigger)
+    assert (event["status"], event["record"], event["message"]) == (
+        "error",
+        discarded,
+        "asynchronous invocation r-1 ended DISCARD",
+    )
+    operator = FunctionGraphInvokeOperator(task_id="t", function_urn=urn, invocation_type="async")
+    with pytest.raises(AirflowException, match="ended DISCARD"):
+        operator.execute_complete(task_context(), event)
+    with pytest.raises(
+        AirflowException, match=f"function {re.escape(urn)}: asynchronous invocation r-1 ended DISCARD"
+    ):
+        operator._finished(urn, discarded)  # what execute() does with the record it waited for

@@ -122,12 +122,8 @@ OLD_CLASSES = [
 # Old classes deliberately left without a counterpart (the official SDKs sign every request).
 NO_COUNTERPART = {"utils.signer.HttpRequest", "utils.signer.Signer"}
 
-# Not built yet: the guide names the issue that builds them (17: CDM and DataArts; 18: ModelArts).
-PLANNED_IN = {
-    "cdm": "planned (issue 17)",
-    "dataarts": "planned (issue 17)",
-    "modelarts": "planned (issue 18)",
-}
+# Not built yet, by module: the issue the guide names as building them (none at present).
+PLANNED_IN: dict[str, str] = {}
 
 DOTTED_NAME = re.compile(r"`([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+)`")
 

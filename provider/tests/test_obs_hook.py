@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import os
 import re
 import threading
@@ -20,7 +21,7 @@ from provider_fixtures import REGION
 
 from airflow_huaweicloud.hooks.obs import OBSHook, get_obs_bucket_key
 from huaweicloud_emulator.process import EmulatorProcess
-from huaweicloud_toolkit import HuaweiCloudError
+from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError
 from huaweicloud_toolkit import obs as tobs
 
 MiB = 1 << 20
@@ -126,6 +127,121 @@ def test_delete_bucket_refuses_a_full_bucket_unless_forced(hook: OBSHook, bucket
     assert not hook.check_for_bucket(bucket)
 
 
+def test_force_delete_empties_a_versioned_bucket(hook: OBSHook, bucket: str) -> None:
+    hook.put_bucket_versioning(bucket, "Enabled")
+    hook.load_string("one", "k", bucket)
+    hook.load_string("two", "k", bucket, replace=True)
+    hook.load_string("x", "gone", bucket)
+    hook.delete_objects(bucket, ["gone", "k"])  # delete markers over both
+    hook.put_bucket_versioning(bucket, "Suspended")
+    hook.load_string("null version", "n", bucket)
+    hook.client.initiateMultipartUpload(bucket, "open.bin")
+
+    listed = list(tobs.iter_object_versions(hook.session, bucket))
+    assert sorted((v.key, v.is_delete_marker, v.is_latest, v.size) for v in listed) == [
+        ("gone", False, False, 1),
+        ("gone", True, True, 0),
+        ("k", False, False, 3),
+        ("k", False, False, 3),
+        ("k", True, True, 0),
+        ("n", False, True, 12),
+    ]
+    # One entry a page: the key and version-id markers walk through the versions of one key too.
+    paged = list(tobs.iter_object_versions(hook.session, bucket, page_size=1))
+    assert sorted(v.version_id for v in paged) == sorted(v.version_id for v in listed)
+    assert hook.list_keys(bucket) == ["n"]
+
+    hook.delete_bucket(bucket, force_delete=True)  # every version and marker, and the upload
+    assert not hook.check_for_bucket(bucket)
+
+
+def test_bucket_policy(hook: OBSHook, bucket: str, emulator: EmulatorProcess) -> None:
+    assert hook.get_bucket_policy(bucket) is None
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"arn:aws:s3:::{bucket}/public/*"],
+            }
+        ],
+    }
+    hook.put_bucket_policy(bucket, policy)
+    assert json.loads(hook.get_bucket_policy(bucket) or "") == policy
+    hook.load_string("open", "public/a.txt", bucket)
+    with urllib.request.urlopen(f"{emulator.base_url}/{bucket}/public/a.txt") as anonymous:
+        assert anonymous.read() == b"open"  # the policy is in force
+    docs_only = json.dumps(policy).replace("/public/*", "/docs/*")
+    hook.put_bucket_policy(bucket, docs_only)  # a JSON document works too
+    assert hook.get_bucket_policy(f"obs://{bucket}") == docs_only
+    hook.delete_bucket_policy(bucket)
+    assert hook.get_bucket_policy(bucket) is None
+
+
+def test_bucket_cors(hook: OBSHook, bucket: str) -> None:
+    assert hook.get_bucket_cors(bucket) == []
+    rules = [
+        {
+            "ID": "browser-uploads",
+            "AllowedMethods": ["PUT", "POST"],
+            "AllowedOrigins": ["https://app.example.com"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag"],
+            "MaxAgeSeconds": 600,
+        },
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]},
+    ]
+    hook.put_bucket_cors(bucket, rules)
+    assert hook.get_bucket_cors(bucket) == rules
+    with pytest.raises(ConfigurationError, match="AllowedMethod"):  # a misspelt field is not dropped
+        hook.put_bucket_cors(bucket, [{"AllowedMethod": ["GET"], "AllowedOrigins": ["*"]}])
+    hook.delete_bucket_cors(bucket)
+    assert hook.get_bucket_cors(bucket) == []
+
+
+def test_bucket_lifecycle_rules(hook: OBSHook, bucket: str) -> None:
+    assert hook.get_bucket_lifecycle(bucket) == []
+    rules = [
+        {
+            "ID": "expire-tmp",
+            "Prefix": "tmp/",
+            "Status": "Enabled",
+            "Expiration": {"Days": 7},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2},
+        },
+        {
+            "ID": "archive-logs",
+            "Filter": {"Prefix": "logs/"},
+            "Status": "Disabled",
+            "Transitions": [{"Days": 30, "StorageClass": "WARM"}, {"Days": 90, "StorageClass": "COLD"}],
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 60},
+        },
+        {"ID": "by-date", "Expiration": {"Date": datetime(2030, 1, 1, tzinfo=UTC)}},
+    ]
+    hook.put_bucket_lifecycle(bucket, rules)
+    assert hook.get_bucket_lifecycle(bucket) == [
+        rules[0],
+        {
+            "ID": "archive-logs",
+            "Prefix": "logs/",
+            "Status": "Disabled",
+            "Transitions": [{"Days": 30, "StorageClass": "WARM"}, {"Days": 90, "StorageClass": "COLD"}],
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 60},
+        },
+        {
+            "ID": "by-date",
+            "Prefix": "",
+            "Status": "Enabled",
+            "Expiration": {"Date": datetime(2030, 1, 1, tzinfo=UTC)},
+        },
+    ]
+    hook.delete_bucket_lifecycle(bucket)
+    assert hook.get_bucket_lifecycle(bucket) == []
+
+
 # Objects ------------------------------------------------------------------------------------------
 
 
@@ -196,6 +312,30 @@ def test_copy_and_move(hook: OBSHook, bucket: str) -> None:
     with pytest.raises(HuaweiCloudError) as missing:
         hook.copy_object("missing", "x", bucket, bucket)
     assert missing.value.code == "NoSuchKey"
+
+
+def test_copies_above_the_copy_threshold_go_in_parts(
+    connect, emulator: EmulatorProcess, hook: OBSHook, bucket: str
+) -> None:
+    data = os.urandom(2 * MiB + 10)
+    hook.load_bytes(data, "big.bin", bucket, metadata={"origin": "a"}, content_type="application/x-parquet")
+    in_parts = connect(emulator, transfer_config={"multipart_copy_threshold": MiB, "part_size": MiB})
+    etag = in_parts.copy_object("big.bin", "copy.bin", bucket, bucket)
+    md5s = [hashlib.md5(data[i : i + MiB]).hexdigest() for i in range(0, len(data), MiB)]
+    assert etag == tobs.multipart_etag(md5s) and etag.endswith("-3")
+    head = hook.head_object("copy.bin", bucket)
+    assert head is not None
+    assert (head["ETag"], head["ContentLength"], head["ContentType"], head["Metadata"]) == (
+        etag,
+        len(data),
+        "application/x-parquet",
+        {"origin": "a"},
+    )
+    assert hook.get_bytes("copy.bin", bucket) == data
+    # A move checks the copy by size: a copy in parts has another ETag than the source.
+    in_parts.move("big.bin", "moved.bin", bucket, bucket)
+    assert not hook.check_for_key("big.bin", bucket) and hook.get_bytes("moved.bin", bucket) == data
+    assert list(tobs.iter_multipart_uploads(hook.session, bucket)) == []
 
 
 def test_versioned_reads_copies_and_deletes(hook: OBSHook, bucket: str) -> None:

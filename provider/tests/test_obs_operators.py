@@ -4,12 +4,14 @@ example DAG end to end with `airflow dags test`."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
@@ -20,18 +22,28 @@ from airflow_huaweicloud.operators.obs import (
     OBSCopyObjectOperator,
     OBSCreateBucketOperator,
     OBSCreateObjectOperator,
+    OBSDeleteBucketCorsOperator,
+    OBSDeleteBucketLifecycleOperator,
     OBSDeleteBucketOperator,
+    OBSDeleteBucketPolicyOperator,
     OBSDeleteBucketTaggingOperator,
     OBSDeleteObjectOperator,
     OBSDeleteObjectsOperator,
     OBSFileTransformOperator,
+    OBSGetBucketCorsOperator,
+    OBSGetBucketLifecycleOperator,
+    OBSGetBucketPolicyOperator,
     OBSGetBucketTaggingOperator,
     OBSGetObjectOperator,
     OBSListBucketsOperator,
     OBSListOperator,
     OBSListPrefixesOperator,
     OBSMoveObjectOperator,
+    OBSPutBucketCorsOperator,
+    OBSPutBucketLifecycleOperator,
+    OBSPutBucketPolicyOperator,
     OBSPutBucketTaggingOperator,
+    OBSPutBucketVersioningOperator,
 )
 from airflow_huaweicloud.testing import AirflowSandbox
 from huaweicloud_emulator.process import EmulatorProcess
@@ -88,6 +100,69 @@ def test_bucket_tagging_operators(hook: OBSHook, bucket: str) -> None:
     ]
     OBSDeleteBucketTaggingOperator(task_id="delete", bucket_name=bucket).execute(CONTEXT)
     assert hook.get_bucket_tagging(bucket) == []
+
+
+def test_bucket_versioning_operator(hook: OBSHook, bucket: str) -> None:
+    OBSPutBucketVersioningOperator(task_id="enable", bucket_name=bucket).execute(CONTEXT)
+    assert hook.get_bucket_versioning(bucket) == "Enabled"
+    OBSPutBucketVersioningOperator(task_id="suspend", bucket_name=bucket, status="Suspended").execute(CONTEXT)
+    assert hook.get_bucket_versioning(bucket) == "Suspended"
+    with pytest.raises(ValueError, match="'Enabled' or 'Suspended'"):
+        OBSPutBucketVersioningOperator(task_id="bad", bucket_name=bucket, status="On").execute(CONTEXT)
+    assert hook.get_bucket_versioning(bucket) == "Suspended"
+
+
+def test_bucket_policy_operators(hook: OBSHook, bucket: str) -> None:
+    assert OBSGetBucketPolicyOperator(task_id="get", bucket_name=bucket).execute(CONTEXT) is None
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:DeleteObject",
+                "Resource": f"arn:aws:s3:::{bucket}/audit/*",
+            }
+        ],
+    }
+    OBSPutBucketPolicyOperator(task_id="put", bucket_name=bucket, policy=policy).execute(CONTEXT)
+    got = OBSGetBucketPolicyOperator(task_id="get", bucket_name=bucket).execute(CONTEXT)
+    assert json.loads(got) == policy and json.loads(hook.get_bucket_policy(bucket) or "") == policy
+    OBSDeleteBucketPolicyOperator(task_id="delete", bucket_name=bucket).execute(CONTEXT)
+    assert hook.get_bucket_policy(bucket) is None
+
+
+def test_bucket_cors_operators(hook: OBSHook, bucket: str) -> None:
+    rules = [
+        {
+            "AllowedMethods": ["GET", "HEAD"],
+            "AllowedOrigins": ["https://dashboards.example.com"],
+            "ExposeHeaders": ["ETag", "x-obs-request-id"],
+            "MaxAgeSeconds": 3000,
+        }
+    ]
+    OBSPutBucketCorsOperator(task_id="put", bucket_name=bucket, cors_rules=rules).execute(CONTEXT)
+    assert OBSGetBucketCorsOperator(task_id="get", bucket_name=bucket).execute(CONTEXT) == rules
+    assert hook.get_bucket_cors(bucket) == rules
+    OBSDeleteBucketCorsOperator(task_id="delete", bucket_name=bucket).execute(CONTEXT)
+    assert hook.get_bucket_cors(bucket) == []
+
+
+def test_bucket_lifecycle_operators(hook: OBSHook, bucket: str) -> None:
+    rules = [
+        {
+            "ID": "expire-staging",
+            "Prefix": "staging/",
+            "Status": "Enabled",
+            "Expiration": {"Days": 3},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        }
+    ]
+    OBSPutBucketLifecycleOperator(task_id="put", bucket_name=bucket, lifecycle_rules=rules).execute(CONTEXT)
+    assert OBSGetBucketLifecycleOperator(task_id="get", bucket_name=bucket).execute(CONTEXT) == rules
+    assert hook.get_bucket_lifecycle(bucket) == rules
+    OBSDeleteBucketLifecycleOperator(task_id="delete", bucket_name=bucket).execute(CONTEXT)
+    assert hook.get_bucket_lifecycle(bucket) == []
 
 
 def test_create_object(hook: OBSHook, bucket: str) -> None:
@@ -340,13 +415,34 @@ def test_a_failing_transform_uploads_nothing(hook: OBSHook, bucket: str) -> None
         ).execute(CONTEXT)
 
 
-def test_on_kill_stops_the_transform_script(hook: OBSHook, bucket: str) -> None:
+# The script starts a child, notes both pids in the file it is given, then waits on its child.
+SPAWNS_A_CHILD = (
+    "import subprocess, sys, os, time; "
+    "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+    "open(sys.argv[-1], 'w').write(f'{os.getpid()} {child.pid}'); child.wait()"
+)
+
+
+def is_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie, dead but not yet reaped by its parent, is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_on_kill_stops_the_transform_script_and_its_children(
+    hook: OBSHook, bucket: str, tmp_path: Path
+) -> None:
     hook.load_string("data", "in.txt", bucket)
+    pids_file = tmp_path / "pids"
     operator = OBSFileTransformOperator(
         task_id="t",
         source_obs_key=f"obs://{bucket}/in.txt",
         dest_obs_key=f"obs://{bucket}/out.txt",
-        transform_script=[sys.executable, "-c", "import time; time.sleep(60)"],
+        transform_script=[sys.executable, "-c", SPAWNS_A_CHILD],
+        script_args=[str(pids_file)],
     )
     outcome: list[BaseException] = []
 
@@ -359,13 +455,18 @@ def test_on_kill_stops_the_transform_script(hook: OBSHook, bucket: str) -> None:
     runner = threading.Thread(target=run)
     runner.start()
     deadline = time.monotonic() + 20
-    while operator._process is None and time.monotonic() < deadline:
+    while not (pids_file.exists() and pids_file.read_text()) and time.monotonic() < deadline:
         time.sleep(0.05)
+    script, child = map(int, pids_file.read_text().split())
+    assert is_running(script) and is_running(child)
     started = time.monotonic()
     operator.on_kill()
     runner.join(20)
     assert not runner.is_alive() and time.monotonic() - started < 10
     assert outcome and isinstance(outcome[0], AirflowException)
+    while is_running(child) and time.monotonic() < started + 10:
+        time.sleep(0.05)
+    assert not is_running(script) and not is_running(child)  # the whole process group
     assert not hook.check_for_key("out.txt", bucket)
 
 

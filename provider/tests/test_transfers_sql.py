@@ -10,6 +10,7 @@ import json
 import time
 import tracemalloc
 import uuid
+from contextlib import closing
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -220,6 +221,58 @@ def test_parquet(hook: OBSHook, bucket: str, orders: str) -> None:
     )
     back = pq.read_table(io.BytesIO(hook.get_bytes(typed["url"])))
     assert back.schema.equals(schema) and back.column("customer").to_pylist() == ["Ada", "Bó Chén", "Chidi"]
+
+
+def test_a_later_parquet_value_that_does_not_fit_fails_naming_the_column(hook: OBSHook, bucket: str) -> None:
+    """The first batch types the column decimal128(38, 1); a later value with 41 digits does not fit."""
+    sql = "SELECT id, v FROM (VALUES (1, 1.5::numeric), (2, 1e40::numeric)) AS t(id, v) ORDER BY id"
+    with pytest.raises(
+        AirflowException, match=r"column 'v': a value does not fit the Parquet type decimal128\(38, 1\)"
+    ):
+        export(bucket, "wide.parquet", sql, file_format="parquet", batch_size=1)
+    assert not hook.check_for_key("wide.parquet", bucket)  # nothing half written
+    schema = pa.schema([("id", pa.int32()), ("v", pa.string())])
+    as_text = "SELECT id, v::text AS v FROM (VALUES (1, 1.5), (2, 1e40)) AS t(id, v) ORDER BY id"
+    export(bucket, "wide.parquet", as_text, file_format="parquet", batch_size=1, parquet_schema=schema)
+    back = pq.read_table(io.BytesIO(hook.get_bytes("wide.parquet", bucket)))
+    assert back.column("v").to_pylist() == ["1.5", "10000000000000000000000000000000000000000"]
+
+
+def test_binary_values_are_base64_in_json_lines(hook: OBSHook, bucket: str) -> None:
+    sql = "SELECT '\\xdeadbeef'::bytea AS blob, ''::bytea AS empty, NULL::bytea AS missing"
+    result = export(bucket, "blobs.jsonl", sql, file_format="json")
+    assert json.loads(hook.read_key(result["url"])) == {"blob": "3q2+7w==", "empty": "", "missing": None}
+
+
+def test_psycopg_2_streams_through_its_named_cursor(
+    hook: OBSHook,
+    bucket: str,
+    orders: str,
+    postgres: PostgresServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgresHook connects with psycopg 2 when psycopg 3 is off (what its own switch says)."""
+    from airflow.providers.postgres.hooks import postgres as postgres_hooks
+
+    monkeypatch.setattr(postgres_hooks, "USE_PSYCOPG3", False)
+    marker = uuid.uuid4().hex[:8]
+    operator = SqlToOBSOperator(
+        task_id="export",
+        conn_id=CONN_ID,
+        sql=f"SELECT /* {marker} */ * FROM {orders} ORDER BY id",
+        dest_key=f"obs://{bucket}/psycopg2.jsonl",
+        file_format="json",
+        batch_size=2,
+    )
+    with closing(operator._sql_hook().get_conn()) as connection:
+        assert type(connection).__module__.split(".")[0] == "psycopg2"
+    result = operator.execute(CONTEXT)
+    assert result["rows"] == 3
+    ours = export(bucket, "psycopg3.jsonl", f"SELECT * FROM {orders} ORDER BY id", file_format="json")
+    assert hook.read_key(result["url"]) == hook.read_key(ours["url"])  # the same file
+    log = postgres.log_text()
+    assert any(marker in line and 'DECLARE "airflow_sql_to_obs_' in line for line in log.splitlines())
+    assert log.count('FETCH FORWARD 2 FROM "airflow_sql_to_obs_') >= 2
 
 
 def test_an_empty_result(hook: OBSHook, bucket: str, orders: str) -> None:

@@ -1,23 +1,35 @@
+"""The credential chain: explicit keys, the environment, the ECS metadata service and IAM agencies --
+the last two served by a real emulator process (malformed answers, which the emulator never gives, by a
+local HTTP server), with the official SDK's own accessor and IAM client."""
+
+import json
+import logging
 import re
 import threading
 import time
-from types import SimpleNamespace
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
-from huaweicloudsdkcore.auth.internal import MetadataAccessor
-from huaweicloudsdkcore.utils.http_utils import sanitize_for_serialization
+from fault_counting import fail_next_left
+from huaweicloudsdkiam.v3 import IamClient
 
+from huaweicloud_emulator.process import EmulatorProcess
+from huaweicloud_toolkit import credentials
 from huaweicloud_toolkit.credentials import (
     ENV_KEY_NAMES,
     METADATA_ENDPOINT_ENV,
     METADATA_TIMEOUT,
-    REFRESH_MARGIN,
     CredentialResolver,
     Credentials,
     assume_agency,
     parse_expiry,
 )
 from huaweicloud_toolkit.errors import ConfigurationError, HuaweiCloudError
+from huaweicloud_toolkit.retry import RetryPolicy
 from huaweicloud_toolkit.session import Session
 
 # Nothing listens there: the metadata service "is not there", at once and without leaving this machine.
@@ -143,116 +155,217 @@ def test_metadata_endpoint_from_the_environment(monkeypatch):
         CredentialResolver().resolve()
 
 
-def test_metadata_keys_use_the_sdk_accessor_with_our_endpoint_and_timeout(monkeypatch, local_tz):
-    seen = {}
-
-    def get_credential(accessor):
-        seen["endpoint"], seen["timeout"] = accessor._METADATA_ENDPOINT, accessor._DEFAULT_TIME_OUT
-        # What the service answers, parsed by the SDK itself.
-        return MetadataAccessor._process_credential(
-            '{"credential": {"access": "MAK", "secret": "MSK", "securitytoken": "MTOK",'
-            ' "expires_at": "2099-01-08T02:56:19.000000Z"}}'
-        )
-
-    monkeypatch.setattr(MetadataAccessor, "get_credential", get_credential)
-    creds = CredentialResolver(metadata_endpoint="http://127.0.0.1:8080/").resolve()
-    assert seen == {"endpoint": "http://127.0.0.1:8080", "timeout": METADATA_TIMEOUT}
-    assert (creds.access_key, creds.secret_key, creds.security_token) == ("MAK", "MSK", "MTOK")
-    assert creds.source == "ecs-metadata"
-    # The SDK reads the UTC time as local time; the resolver undoes that.
-    assert creds.expires_at == parse_expiry("2099-01-08T02:56:19Z")
+# The ECS metadata service ------------------------------------------------------------------------------
 
 
-def test_metadata_answer_without_keys_is_no_key(monkeypatch):
-    monkeypatch.setattr(
-        MetadataAccessor,
-        "get_credential",
-        lambda self: MetadataAccessor._process_credential(
-            '{"credential": {"expires_at": "2099-01-01T00:00:00.0Z"}}'
-        ),
+def metadata_document(emulator: EmulatorProcess) -> dict[str, Any]:
+    """What the metadata service hands out now (it keeps handing out one key until close to expiry)."""
+    with urllib.request.urlopen(f"{emulator.base_url}/openstack/latest/securitykey", timeout=10) as answer:
+        return dict(json.loads(answer.read())["credential"])
+
+
+def test_metadata_keys_from_the_service_at_our_endpoint(emulator: EmulatorProcess, local_tz) -> None:
+    creds = CredentialResolver(metadata_endpoint=f"{emulator.base_url}/").resolve()
+    document = metadata_document(emulator)
+    assert (creds.access_key, creds.secret_key, creds.security_token) == (
+        document["access"],
+        document["secret"],
+        document["securitytoken"],
     )
-    with pytest.raises(ConfigurationError, match="no access key"):
-        CredentialResolver(metadata_endpoint=NO_METADATA).resolve()
+    assert creds.source == "ecs-metadata"
+    # The SDK reads the UTC time as local time (and drops the milliseconds); the resolver undoes that.
+    assert creds.expires_at == pytest.approx(parse_expiry(document["expires_at"]), abs=1)
+    assert creds.expires_at > time.time() + 600
 
 
-class CountingAgency:
-    """An ``assume`` callable handing out keys that live ``lifetime`` seconds."""
-
-    def __init__(self, lifetime):
-        self.lifetime = lifetime
-        self.calls = []
-
-    def __call__(self, base):
-        self.calls.append(base)
-        return Credentials(
-            f"TEMP-{len(self.calls)}",
-            "TEMP-SK",
-            "TEMP-TOKEN",
-            time.time() + self.lifetime,
-            source="agency:d/a",
-        )
+def test_a_metadata_service_that_does_not_answer_is_given_up_on(fresh_emulator: EmulatorProcess) -> None:
+    fresh_emulator.set_fault("ecs-metadata", latency=METADATA_TIMEOUT[1] + 1)
+    started = time.monotonic()
+    with pytest.raises(ConfigurationError, match=r"no access key.*ReadTimeout"):
+        CredentialResolver(metadata_endpoint=fresh_emulator.base_url).resolve()
+    assert time.monotonic() - started < METADATA_TIMEOUT[1] + 0.9
 
 
-def test_agency_keys_are_cached_while_fresh():
-    agency = CountingAgency(lifetime=3600)
-    resolver = CredentialResolver(access_key="AK", secret_key="SK", assume=agency)
-    first = resolver.resolve()
-    assert resolver.resolve() is first
-    assert first.access_key == "TEMP-1"
-    assert [base.access_key for base in agency.calls] == ["AK"]
+@contextmanager
+def answering(routes: dict[tuple[str, str], tuple[int, Any]]) -> Iterator[str]:
+    """A local HTTP server answering ``(method, path)`` with ``(status, JSON document)``, 404 otherwise:
+    for the malformed answers the emulator never gives. Yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, document = routes.get((self.command, self.path), (404, {}))
+            body = json.dumps(document).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_PUT = do_POST = answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
-def test_agency_keys_are_refreshed_before_they_expire():
-    agency = CountingAgency(lifetime=REFRESH_MARGIN - 1)
-    resolver = CredentialResolver(access_key="AK", secret_key="SK", assume=agency)
-    assert [resolver.resolve().access_key for _ in range(3)] == ["TEMP-1", "TEMP-2", "TEMP-3"]
+def test_metadata_answer_without_keys_is_no_key() -> None:
+    keyless = {"credential": {"expires_at": "2099-01-01T00:00:00.000000Z"}}
+    route = ("GET", "/openstack/latest/securitykey")
+    with answering({route: (200, keyless)}) as url, pytest.raises(ConfigurationError) as info:
+        CredentialResolver(metadata_endpoint=url).resolve()
+    assert "the answer carries no access key" in str(info.value)
 
 
-def test_a_failed_refresh_keeps_keys_that_still_work():
-    agency = CountingAgency(lifetime=REFRESH_MARGIN - 60)
-    resolver = CredentialResolver(access_key="AK", secret_key="SK", assume=agency)
-    first = resolver.resolve()
+# IAM agencies ------------------------------------------------------------------------------------------
 
-    def failing(base):
+FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
+
+
+def agency_session(emulator: EmulatorProcess, **settings: Any) -> Session:
+    base = {
+        "access_key": emulator.access_key,
+        "secret_key": emulator.secret_key,
+        "region": "cn-north-4",
+        "endpoint": emulator.base_url,
+        "agency_name": "airflow-runner",
+        "agency_domain": "emulator",
+        "agency_duration": 900,  # IAM's shortest
+        "retries": FAST,
+    }
+    return Session(**{**base, **settings})
+
+
+@pytest.mark.parametrize("duration", [900, 7200])
+def test_assume_agency_asks_iam_for_the_duration(emulator: EmulatorProcess, duration: int) -> None:
+    signer = Session(
+        access_key=emulator.access_key, secret_key=emulator.secret_key, endpoint=emulator.base_url
+    )
+    iam = signer.client(IamClient, "iam", global_service=True)
+    asked_at = time.time()
+    creds = assume_agency(
+        iam, agency_name="airflow-runner", agency_domain="emulator", duration_seconds=duration
+    )
+    assert creds.source == "agency:emulator/airflow-runner"
+    assert creds.access_key != emulator.access_key and creds.security_token
+    assert (
+        creds.expires_at is not None and asked_at + duration - 5 < creds.expires_at < time.time() + duration
+    )
+    # The temporary key with its token signs real requests.
+    temporary = Session(
+        access_key=creds.access_key,
+        secret_key=creds.secret_key,
+        security_token=creds.security_token,
+        region="cn-north-4",
+        endpoint=emulator.base_url,
+    )
+    assert temporary.verify()
+
+
+def test_a_duration_iam_refuses_names_the_operation(emulator: EmulatorProcess) -> None:
+    with pytest.raises(HuaweiCloudError) as refused:
+        agency_session(emulator, agency_duration=60).credentials()
+    error = refused.value
+    assert (error.status, error.code, error.operation) == (
+        400,
+        "IAM.0007",
+        "CreateTemporaryAccessKeyByAgency",
+    )
+    assert "duration_seconds" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("credential", "problem"),
+    [
+        ({}, "no temporary access key"),
+        ({"access": "", "secret": "TSK", "securitytoken": "TTOK"}, "no temporary access key"),
+        (
+            {"access": "TAK", "secret": "TSK", "securitytoken": "TTOK", "expires_at": "tomorrow"},
+            "unreadable expires_at 'tomorrow'",
+        ),
+    ],
+)
+def test_assume_agency_refuses_a_malformed_answer(credential: dict[str, str], problem: str) -> None:
+    # The SDK turns "{}" into a model full of None: that must not become a key.
+    route = ("POST", "/v3.0/OS-CREDENTIAL/securitytokens")
+    with answering({route: (201, {"credential": credential} if credential else {})}) as url:
+        session = Session(access_key="AK", secret_key="SK", domain_id="dom", endpoint=url, retries=0,
+                          agency_name="a", agency_domain="d")  # fmt: skip
+        with pytest.raises(HuaweiCloudError, match=re.escape(problem)) as info:
+            session.credentials()
+    assert info.value.operation == "CreateTemporaryAccessKeyByAgency"
+    assert "TSK" not in str(info.value)
+
+
+def test_agency_keys_are_cached_while_fresh(fresh_emulator: EmulatorProcess) -> None:
+    session = agency_session(fresh_emulator)
+    first = session.credentials()
+    fresh_emulator.set_fault("iam", fail_next=1, status=503)
+    assert session.credentials() is first
+    assert fail_next_left(fresh_emulator, "iam") == 1  # IAM was not asked again
+
+
+@pytest.fixture
+def keys_always_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refresh agency keys a minute before they are issued (they live IAM's shortest duration, 900 s,
+    longer than the real margin), so that every use refreshes them."""
+    monkeypatch.setattr(credentials, "REFRESH_MARGIN", 960.0)
+
+
+@pytest.mark.usefixtures("keys_always_due")
+def test_agency_keys_are_refreshed_before_they_expire(fresh_emulator: EmulatorProcess) -> None:
+    session = agency_session(fresh_emulator)
+    issued = [session.credentials().access_key for _ in range(3)]
+    assert len(set(issued)) == 3
+    assert session.verify()  # signed with the newest
+
+
+@pytest.mark.usefixtures("keys_always_due")
+def test_a_failed_refresh_keeps_keys_that_still_work(
+    fresh_emulator: EmulatorProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = agency_session(fresh_emulator)
+    first = session.credentials()
+    fresh_emulator.set_fault("iam", fail_next=10, status=503)
+    with caplog.at_level(logging.WARNING, logger="huaweicloud_toolkit.credentials"):
+        assert session.credentials() is first
+    assert fail_next_left(fresh_emulator, "iam") == 10 - FAST.max_attempts  # the refresh was tried
+    assert "refreshing temporary keys failed, keeping the current ones" in caplog.text
+    assert first.secret_key not in caplog.text
+
+
+def test_a_failed_refresh_of_expired_keys_raises() -> None:
+    """(IAM never issues keys that are already expired: an ``assume`` of our own stands in for it.)"""
+    answers = [Credentials("TEMP", "TEMP-SK", "TEMP-TOKEN", time.time() - 1, source="agency:d/a")]
+
+    def assume(base: Credentials) -> Credentials:
+        if answers:
+            return answers.pop()
         raise HuaweiCloudError("IAM is down", status=503)
 
-    resolver._assume = failing
-    assert resolver.resolve() is first
-
-
-def test_a_failed_refresh_of_expired_keys_raises():
-    agency = CountingAgency(lifetime=-1)
-    resolver = CredentialResolver(access_key="AK", secret_key="SK", assume=agency)
-    resolver.resolve()
-
-    def failing(base):
-        raise HuaweiCloudError("IAM is down", status=503)
-
-    resolver._assume = failing
+    resolver = CredentialResolver(access_key="AK", secret_key="SK", assume=assume)
+    assert resolver.resolve().access_key == "TEMP"
     with pytest.raises(HuaweiCloudError, match="IAM is down"):
         resolver.resolve()
 
 
-def test_concurrent_first_use_assumes_the_agency_once():
-    entered = threading.Event()
-    release = threading.Event()
-    agency = CountingAgency(lifetime=3600)
-
-    def slow_agency(base):
-        entered.set()
-        release.wait(5)
-        return agency(base)
-
-    resolver = CredentialResolver(access_key="AK", secret_key="SK", assume=slow_agency)
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(resolver.resolve())) for _ in range(8)]
+def test_concurrent_first_use_assumes_the_agency_once(fresh_emulator: EmulatorProcess) -> None:
+    fresh_emulator.set_fault("iam", latency=0.3)  # the first assumption is slow: the others wait for it
+    session = agency_session(fresh_emulator)
+    results: list[Credentials] = []
+    threads = [threading.Thread(target=lambda: results.append(session.credentials())) for _ in range(8)]
     for thread in threads:
         thread.start()
-    entered.wait(5)
-    release.set()
     for thread in threads:
-        thread.join(5)
-    assert len(agency.calls) == 1
+        thread.join(10)
     assert len(results) == 8 and all(creds is results[0] for creds in results)
 
 
@@ -260,52 +373,3 @@ def test_secrets_lists_what_is_known_without_resolving():
     resolver = CredentialResolver(access_key="AK", secret_key="SK", security_token="TOK")
     assert resolver.secrets() == ["SK", "TOK"]
     assert CredentialResolver(metadata_endpoint=NO_METADATA).secrets() == []
-
-
-class FakeIamClient:
-    def __init__(self, credential):
-        self.credential = credential
-        self.requests = []
-
-    def create_temporary_access_key_by_agency(self, request):
-        self.requests.append(request)
-        return SimpleNamespace(credential=self.credential)
-
-
-def test_assume_agency_request_and_answer(local_tz):
-    from huaweicloudsdkiam.v3 import Credential
-
-    iam = FakeIamClient(
-        Credential(expires_at="2099-01-08T02:56:19.587000Z", access="TAK", secret="TSK", securitytoken="TTOK")
-    )
-    creds = assume_agency(iam, agency_name="airflow", agency_domain="acme", duration_seconds=900)
-    body = sanitize_for_serialization(iam.requests[0].body)  # what the SDK sends
-    assert body == {
-        "auth": {
-            "identity": {
-                "methods": ["assume_role"],
-                "assume_role": {"agency_name": "airflow", "domain_name": "acme", "duration_seconds": 900},
-            }
-        }
-    }
-    assert (creds.access_key, creds.secret_key, creds.security_token) == ("TAK", "TSK", "TTOK")
-    assert creds.expires_at == parse_expiry("2099-01-08T02:56:19.587Z")
-    assert creds.source == "agency:acme/airflow"
-
-
-def test_assume_agency_refuses_an_empty_answer():
-    # The SDK turns "{}" into a model full of None: that must not become a key.
-    from huaweicloudsdkiam.v3 import Credential
-
-    for credential in (None, Credential()):
-        with pytest.raises(HuaweiCloudError, match="no temporary access key"):
-            assume_agency(FakeIamClient(credential), agency_name="a", agency_domain="d", duration_seconds=900)
-
-
-def test_assume_agency_refuses_an_unreadable_expiry():
-    from huaweicloudsdkiam.v3 import Credential
-
-    iam = FakeIamClient(Credential(expires_at="tomorrow", access="TAK", secret="TSK", securitytoken="TTOK"))
-    with pytest.raises(HuaweiCloudError, match="unreadable expires_at") as info:
-        assume_agency(iam, agency_name="a", agency_domain="d", duration_seconds=900)
-    assert "TSK" not in str(info.value)

@@ -309,6 +309,21 @@ def test_a_changed_source_starts_over_and_aborts_the_stale_upload(
     assert list(tobs.iter_multipart_uploads(session, bucket)) == []  # the stale one was aborted
 
 
+def test_resuming_an_upload_obs_no_longer_knows_starts_over(
+    fresh_emulator: EmulatorProcess, big_file: Path
+) -> None:
+    session, bucket, _ = upload_failing_after_first_part(fresh_emulator, big_file, resumable=True)
+    (stale,) = tobs.iter_multipart_uploads(session, bucket)
+    aborted = session.obs_client().abortMultipartUpload(bucket, "big.bin", stale.upload_id)  # by someone else
+    assert aborted.status == 204
+    result = tobs.upload_file(session, big_file, bucket, "big.bin", config=SMALL_PARTS, resumable=True)
+    assert (result.parts_reused, result.parts_uploaded) == (0, 6)
+    assert result.upload_id != stale.upload_id
+    assert read_object(session, bucket, "big.bin") == big_file.read_bytes()
+    assert not tobs.checkpoint_path_for(big_file).exists()
+    assert list(tobs.iter_multipart_uploads(session, bucket)) == []
+
+
 def test_a_failed_upload_without_resume_is_aborted(fresh_emulator: EmulatorProcess, big_file: Path) -> None:
     session, bucket, error = upload_failing_after_first_part(fresh_emulator, big_file, resumable=False)
     assert error.operation == "uploadPart"

@@ -25,6 +25,7 @@ from .services.admin import ADMIN_PREFIX, AdminGuard, AdminService
 from .services.base import Context, RestService, Service, SharedRoute, json_error, new_context, shared_routes
 from .services.cdm import CdmService
 from .services.csms import CsmsService
+from .services.dataarts import DataArtsService
 from .services.dli.batches import DliBatchService
 from .services.dli.packages import DliPackagesService
 from .services.dli.resources import DliResourcesService
@@ -33,6 +34,7 @@ from .services.dws import DwsService
 from .services.ecs_metadata import EcsMetadataService
 from .services.functiongraph import FunctionGraphService
 from .services.iam import IamService
+from .services.modelarts import ModelArtsService
 from .services.mrs import MrsService
 from .services.obs import ObsService
 from .services.smn import SmnService
@@ -82,13 +84,16 @@ class Emulator:
             SmnService(self.storage, self.account),
             FunctionGraphService(self.storage, self.account),
             DliResourcesService(self.storage, self.account),
-            DliSqlService(self.storage, self.account),
+            dli_sql := DliSqlService(self.storage, self.account),
             dli_batches := DliBatchService(self.storage, self.account),
             DliPackagesService(self.storage, self.account),
-            DwsService(self.storage, self.account),
+            dws := DwsService(self.storage, self.account),
             # One Spark runner for the emulator: MRS jobs share DLI's (one warm JVM, one concurrency limit).
             MrsService(self.storage, self.account, spark=dli_batches.runner),
-            CdmService(self.storage, self.account),
+            cdm := CdmService(self.storage, self.account),
+            # DataArts Factory's nodes run on the emulator's DLI, DWS and CDM.
+            DataArtsService(self.storage, self.account, dli=dli_sql, dws=dws, cdm=cdm),
+            ModelArtsService(self.storage, self.account),
         ]
         # Operations that several of them declare (DWS's and MRS's POST /v2/{project_id}/clusters): the
         # request's body decides (SharedRoute). Unsigned requests, OBS above all, never look at these.

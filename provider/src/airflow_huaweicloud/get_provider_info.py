@@ -73,7 +73,26 @@ INTEGRATIONS = {
     "Huawei Cloud DLI": "https://support.huaweicloud.com/intl/en-us/dli/",
     "Huawei Cloud DWS": "https://support.huaweicloud.com/intl/en-us/dws/",
     "Huawei Cloud MRS": "https://support.huaweicloud.com/intl/en-us/mrs/",
+    "Huawei Cloud CDM": "https://support.huaweicloud.com/intl/en-us/cdm/",
+    "Huawei Cloud ModelArts": "https://support.huaweicloud.com/intl/en-us/modelarts/",
+    "Huawei Cloud DataArts Studio": "https://support.huaweicloud.com/intl/en-us/dataartsstudio/",
 }
+
+
+# Links from a task to the console page of what it touched (airflow_huaweicloud.links).
+EXTRA_LINKS = [
+    f"airflow_huaweicloud.links.{name}"
+    for name in (
+        "OBSObjectLink",
+        "OBSBucketLink",
+        "DLISqlJobLink",
+        "DLISparkJobLink",
+        "DWSClusterLink",
+        "MRSClusterLink",
+        "FunctionGraphFunctionLink",
+        "SMNTopicLink",
+    )
+]
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -101,6 +120,15 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_huaweicloud.hooks.dws", "airflow_huaweicloud.hooks.dws_sql"],
             },
             {"integration-name": "Huawei Cloud MRS", "python-modules": ["airflow_huaweicloud.hooks.mrs"]},
+            {"integration-name": "Huawei Cloud CDM", "python-modules": ["airflow_huaweicloud.hooks.cdm"]},
+            {
+                "integration-name": "Huawei Cloud ModelArts",
+                "python-modules": ["airflow_huaweicloud.hooks.modelarts"],
+            },
+            {
+                "integration-name": "Huawei Cloud DataArts Studio",
+                "python-modules": ["airflow_huaweicloud.hooks.dataarts"],
+            },
         ],
         "operators": [
             {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.operators.obs"]},
@@ -112,12 +140,30 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Huawei Cloud DLI", "python-modules": ["airflow_huaweicloud.operators.dli"]},
             {"integration-name": "Huawei Cloud DWS", "python-modules": ["airflow_huaweicloud.operators.dws"]},
             {"integration-name": "Huawei Cloud MRS", "python-modules": ["airflow_huaweicloud.operators.mrs"]},
+            {"integration-name": "Huawei Cloud CDM", "python-modules": ["airflow_huaweicloud.operators.cdm"]},
+            {
+                "integration-name": "Huawei Cloud ModelArts",
+                "python-modules": ["airflow_huaweicloud.operators.modelarts"],
+            },
+            {
+                "integration-name": "Huawei Cloud DataArts Studio",
+                "python-modules": ["airflow_huaweicloud.operators.dataarts"],
+            },
         ],
         "sensors": [
             {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.sensors.obs"]},
             {"integration-name": "Huawei Cloud DLI", "python-modules": ["airflow_huaweicloud.sensors.dli"]},
             {"integration-name": "Huawei Cloud DWS", "python-modules": ["airflow_huaweicloud.sensors.dws"]},
             {"integration-name": "Huawei Cloud MRS", "python-modules": ["airflow_huaweicloud.sensors.mrs"]},
+            {"integration-name": "Huawei Cloud CDM", "python-modules": ["airflow_huaweicloud.sensors.cdm"]},
+            {
+                "integration-name": "Huawei Cloud ModelArts",
+                "python-modules": ["airflow_huaweicloud.sensors.modelarts"],
+            },
+            {
+                "integration-name": "Huawei Cloud DataArts Studio",
+                "python-modules": ["airflow_huaweicloud.sensors.dataarts"],
+            },
         ],
         "triggers": [
             {"integration-name": "Huawei Cloud OBS", "python-modules": ["airflow_huaweicloud.triggers.obs"]},
@@ -128,6 +174,15 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Huawei Cloud DLI", "python-modules": ["airflow_huaweicloud.triggers.dli"]},
             {"integration-name": "Huawei Cloud DWS", "python-modules": ["airflow_huaweicloud.triggers.dws"]},
             {"integration-name": "Huawei Cloud MRS", "python-modules": ["airflow_huaweicloud.triggers.mrs"]},
+            {"integration-name": "Huawei Cloud CDM", "python-modules": ["airflow_huaweicloud.triggers.cdm"]},
+            {
+                "integration-name": "Huawei Cloud ModelArts",
+                "python-modules": ["airflow_huaweicloud.triggers.modelarts"],
+            },
+            {
+                "integration-name": "Huawei Cloud DataArts Studio",
+                "python-modules": ["airflow_huaweicloud.triggers.dataarts"],
+            },
         ],
         "transfers": [
             {
@@ -166,6 +221,7 @@ def get_provider_info() -> dict[str, Any]:
                 "factory": "airflow_huaweicloud.assets.obs.create_asset",
             }
         ],
+        "extra-links": EXTRA_LINKS,
         "notifications": ["airflow_huaweicloud.notifications.smn.SMNNotifier"],
         "secrets-backends": ["airflow_huaweicloud.secrets.csms.CSMSBackend"],
         "connection-types": [

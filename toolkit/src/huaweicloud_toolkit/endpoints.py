@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from huaweicloud_toolkit.errors import ConfigurationError
 
@@ -22,12 +23,37 @@ SDK_REGION_TABLES: dict[str, tuple[str, str]] = {
     "functiongraph": ("huaweicloudsdkfunctiongraph.v2.region.functiongraph_region", "FunctionGraphRegion"),
     "dws": ("huaweicloudsdkdws.v2.region.dws_region", "DwsRegion"),
     "mrs": ("huaweicloudsdkmrs.v2.region.mrs_region", "MrsRegion"),
+    "cdm": ("huaweicloudsdkcdm.v1.region.cdm_region", "CdmRegion"),
+    "modelarts": ("huaweicloudsdkmodelarts.v1.region.modelarts_region", "ModelArtsRegion"),
+    "dlf": ("huaweicloudsdkdlf.v1.region.dlf_region", "DlfRegion"),
+    "dataartsstudio": (
+        "huaweicloudsdkdataartsstudio.v1.region.dataartsstudio_region",
+        "DataArtsStudioRegion",
+    ),
 }
 
 
 def with_scheme(url: str) -> str:
     """``url`` with https:// added when it has no scheme (as the SDKs do), without a trailing slash."""
     return (url if "://" in url else f"https://{url}").rstrip("/")
+
+
+def check_url(url: str, *, source: str, field: str) -> None:
+    """ConfigurationError naming ``field`` unless ``url`` is an http(s) URL with a host (the scheme may be
+    left out: https is meant)."""
+    full = with_scheme(url) if isinstance(url, str) else ""
+    parts = urlsplit(full)
+    try:
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a port that is not a number
+        valid = False
+    if not valid or any(c.isspace() for c in full):
+        raise ConfigurationError(
+            f"{field} {url!r} is not an http(s) URL with a host, e.g. https://obs.example.com or "
+            "http://127.0.0.1:9000",
+            source=source,
+            field=field,
+        )
 
 
 def resolve_endpoint(

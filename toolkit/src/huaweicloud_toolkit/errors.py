@@ -168,8 +168,9 @@ def from_obs_result(resp: Any, *, operation: str, secrets: Iterable[str | None] 
 # esdk-obs methods whose success is an XML document that the SDK parses into ``body``: a None body means
 # the document did not arrive whole (the SDK logs the parse failure and returns the result anyway).
 _OBS_DOCUMENT_ANSWERS = frozenset({
-    "completeMultipartUpload", "copyObject", "deleteObjects", "getBucketTagging", "initiateMultipartUpload",
-    "listBuckets", "listMultipartUploads", "listObjects", "listParts",
+    "completeMultipartUpload", "copyObject", "copyPart", "deleteObjects", "getBucketCors",
+    "getBucketLifecycle", "getBucketTagging", "initiateMultipartUpload", "listBuckets",
+    "listMultipartUploads", "listObjects", "listParts", "listVersions",
 })  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any
 
 from huaweicloud_toolkit.errors import HuaweiCloudError
-from huaweicloud_toolkit.retry import is_unsent_error
+from huaweicloud_toolkit.retry import is_retryable_error, is_unsent_error
 from huaweicloud_toolkit.session import Session
 
 SERVICE = "functiongraph"
@@ -31,7 +31,10 @@ SYNC_READ_TIMEOUT = 15 * 60 + 30
 FINAL_STATUSES = frozenset({"SUCCESS", "FAIL", "DISCARD"})
 # How far back the records of an invocation are looked for, before the time it was submitted (clock skew).
 SINCE_MARGIN = timedelta(minutes=5)
-# What the transport says when the connection was never made, so the request was never sent.
+# How long a wait for an asynchronous invocation polls on through failed requests (FunctionGraph or the
+# network out for a while) before it gives up: the invocation stays queued either way, and a wait given
+# up early makes a retried task invoke the function a second time.
+OUTAGE_GRACE = 300.0
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -379,6 +382,13 @@ def get_async_invocation(
     return None
 
 
+def is_passing_outage(error: BaseException, last_answer: float, grace: float = OUTAGE_GRACE) -> bool:
+    """Whether a wait for an invocation should poll on after ``error``: a failure that may pass (throttling,
+    a 5xx, the connection), less than ``grace`` seconds after FunctionGraph last answered (``last_answer``,
+    a ``time.monotonic()``)."""
+    return is_retryable_error(error) and time.monotonic() - last_answer < grace
+
+
 def wait_for_async_invocation(
     session: Session,
     function_urn: str,
@@ -393,19 +403,26 @@ def wait_for_async_invocation(
     :func:`get_async_invocation`).
 
     Raises TimeoutError after ``timeout`` seconds, and LookupError if FunctionGraph has listed no such
-    invocation for ``not_found_grace`` seconds.
+    invocation for ``not_found_grace`` seconds. A poll that fails in a way that may pass is followed by the
+    next one, for up to :data:`OUTAGE_GRACE` seconds without an answer (see :func:`is_passing_outage`).
     """
-    started = time.monotonic()
+    started = answered = time.monotonic()
+    record = None
     while True:
-        record = get_async_invocation(session, function_urn, request_id, since)
-        waited = time.monotonic() - started
-        if record is not None and record["status"] in FINAL_STATUSES:
-            return record
-        if record is None and waited >= not_found_grace:
-            raise LookupError(
-                f"FunctionGraph lists no asynchronous invocation {request_id} of {function_urn}"
-            )
-        if timeout is not None and waited >= timeout:
+        try:
+            record = get_async_invocation(session, function_urn, request_id, since)
+        except HuaweiCloudError as error:
+            if not is_passing_outage(error, answered):
+                raise
+        else:
+            answered = time.monotonic()
+            if record is not None and record["status"] in FINAL_STATUSES:
+                return record
+            if record is None and answered - started >= not_found_grace:
+                raise LookupError(
+                    f"FunctionGraph lists no asynchronous invocation {request_id} of {function_urn}"
+                )
+        if timeout is not None and time.monotonic() - started >= timeout:
             raise TimeoutError(
                 f"asynchronous invocation {request_id} of {function_urn} still "
                 f"{record['status'] if record else 'unlisted'} after {timeout:g} s"

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from huaweicloud_toolkit.credentials import CredentialResolver, Credentials, assume_agency
-from huaweicloud_toolkit.endpoints import resolve_endpoint
+from huaweicloud_toolkit.endpoints import check_url, resolve_endpoint
 from huaweicloud_toolkit.errors import (
     ConfigurationError,
     HuaweiCloudError,
@@ -68,6 +68,15 @@ def _retry_policy(retries: int | RetryPolicy | None, source: str) -> RetryPolicy
     return RetryPolicy(max_attempts=retries + 1)  # "retries" counts the tries after the first
 
 
+def _timeout(timeout: float | tuple[float, float] | None, source: str) -> float | tuple[float, float] | None:
+    if timeout is None:
+        return None
+    parts = timeout if isinstance(timeout, tuple) else (timeout,)
+    if any(part <= 0 for part in parts):
+        raise ConfigurationError(f"timeout must be positive, not {timeout!r}", source=source, field="timeout")
+    return timeout
+
+
 def _endpoints_from_env() -> dict[str, str]:
     """HUAWEICLOUD_ENDPOINTS="obs=http://host:port,iam=..."; HUAWEICLOUD_SDK_IAM_ENDPOINT (the core SDK's)."""
     endpoints = {}
@@ -118,9 +127,13 @@ class Session:
         self.domain_id = domain_id or None
         self._endpoint = endpoint or None
         self._endpoints = {name.lower(): url for name, url in (endpoints or {}).items() if url}
+        if self._endpoint:
+            check_url(self._endpoint, source=source, field="endpoint")
+        for name, url in self._endpoints.items():
+            check_url(url, source=source, field=f"endpoints['{name}']")
         self.verify_ssl = verify_ssl
         self.retry_policy = _retry_policy(retries, source)
-        self.timeout = timeout
+        self.timeout = _timeout(timeout, source)
         self.proxy = parse_proxy(proxy, source=source) if proxy else None
         if bool(agency_name) != bool(agency_domain):
             missing = "agency_domain" if agency_name else "agency_name"
@@ -220,11 +233,17 @@ class Session:
                 config.proxy_password = self.proxy.password or ""
         return config
 
-    def client(self, client_cls: Any, service: str, *, global_service: bool = False) -> Any:
-        """A cached SDK client (e.g. ``session.client(SmnClient, "smn")``), rebuilt when the keys change."""
+    def client(
+        self, client_cls: Any, service: str, *, global_service: bool = False, endpoint: str | None = None
+    ) -> Any:
+        """A cached SDK client (e.g. ``session.client(SmnClient, "smn")``), rebuilt when the keys change.
+        ``endpoint`` replaces the service's: a URL the cloud handed out, such as a ModelArts service's
+        inference address, signed for with the same keys."""
         return self._cached(
-            (client_cls, service.lower(), global_service),
-            lambda creds: self._build_client(client_cls, service, creds, global_service=global_service),
+            (client_cls, service.lower(), global_service, endpoint),
+            lambda creds: self._build_client(
+                client_cls, service, creds, global_service=global_service, endpoint=endpoint
+            ),
         )
 
     def obs_client(self) -> Any:
@@ -295,7 +314,13 @@ class Session:
             return entry[1]
 
     def _build_client(
-        self, client_cls: Any, service: str, creds: Credentials, *, global_service: bool
+        self,
+        client_cls: Any,
+        service: str,
+        creds: Credentials,
+        *,
+        global_service: bool,
+        endpoint: str | None = None,
     ) -> Any:
         from huaweicloudsdkcore.auth.credentials import BasicCredentials, GlobalCredentials
 
@@ -310,7 +335,7 @@ class Session:
             client_cls.new_builder()
             .with_credentials(sdk_credentials)
             .with_http_config(self.http_config())
-            .with_endpoints([self.endpoint_for(service)])
+            .with_endpoints([endpoint or self.endpoint_for(service)])
             .build()
         )
 

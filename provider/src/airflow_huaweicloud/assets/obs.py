@@ -1,4 +1,5 @@
-"""``obs://bucket/key`` assets: the URI check Airflow runs on every ``Asset("obs://...")``, and a factory.
+"""``obs://bucket/key`` assets: the URI check Airflow runs on every ``Asset("obs://...")``, a factory, and
+what lets the OBS operators and ``OBSKeySensor`` take an asset where they take a key.
 
 Registered under ``asset-uris`` in the provider info, so ``Asset("obs://Bad_Bucket/x")`` fails when the
 DAG is parsed rather than silently never matching the asset a producer emits.
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
-    from airflow.sdk import Asset
+    from airflow.sdk import Asset, BaseOperator
 
 # OBS bucket names: 3-63 characters of lower-case letters, digits, '-' and '.', starting and ending
 # with a letter or digit, no '..', '.-' or '-.', and not shaped like an IP address.
@@ -47,3 +48,21 @@ def create_asset(*, bucket: str, key: str = "", extra: dict[str, Any] | None = N
 
     _check_bucket(bucket)
     return Asset(uri=f"obs://{bucket}/{key.lstrip('/')}", extra=extra)
+
+
+def key_or_asset(operator: BaseOperator, value: Any) -> Any:
+    """What an operator keeps for a key parameter given ``value``: an ``obs://`` asset's URI (which the
+    key parameters take, with the bucket parameter left out), the asset becoming one of the operator's
+    outlets -- its event is emitted when the task succeeds, so DAGs scheduled on it run; any other value
+    as it is (a list of them, item by item)."""
+    from airflow.sdk import Asset
+
+    if isinstance(value, list):
+        return [key_or_asset(operator, item) for item in value]
+    if not isinstance(value, Asset):
+        return value
+    if not value.uri.startswith("obs://"):
+        raise ValueError(f"asset {value.uri!r} is not an obs:// asset: give an obs://bucket/key asset")
+    if value not in operator.outlets:
+        operator.add_outlets([value])
+    return value.uri

@@ -171,9 +171,13 @@ class OBSFileSystem(AbstractFileSystem):
         return f"obs://{self._strip_protocol(name)}"
 
     def split_path(self, path: str) -> tuple[str, str]:
-        """``"bucket/some/key"`` (or an ``obs://`` URL) -> ``("bucket", "some/key")``."""
-        bucket, _, key = self._strip_protocol(path).partition("/")
-        return bucket, key
+        """``"bucket/some/key"`` (or an ``obs://`` URL) -> ``("bucket", "some/key")``; ``("", "")`` for the
+        root. A path naming no bucket, or a bucket no bucket name can be, is refused (rather than found
+        missing)."""
+        from huaweicloud_toolkit.obs import parse_obs_url
+
+        stripped = self._strip_protocol(path)
+        return parse_obs_url(f"obs://{stripped}", field="path") if stripped else ("", "")
 
     def _client(self) -> Any:
         return self.session.obs_client()

@@ -6,9 +6,8 @@ import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-
 from airflow_huaweicloud.get_provider_info import CONNECTION_FIELDS, CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
+from airflow_huaweicloud.version_compat import BaseHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -58,6 +57,10 @@ class HuaweiCloudBaseHook(BaseHook):
         return self.session
 
     @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return connection_form_widgets(CONNECTION_FIELDS)
+
+    @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         return {
             "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
@@ -78,6 +81,31 @@ class HuaweiCloudBaseHook(BaseHook):
         return True, f"Connected: region {session.region}, project {project_id}, keys from {keys}"
 
 
+# The wtforms field of each JSON type of CONNECTION_FIELDS (Airflow takes string, integer, password and
+# boolean fields only: a number or an object is typed as text, which session_from_connection converts).
+_FORM_FIELDS = {"boolean": "BooleanField", "integer": "IntegerField"}
+
+
+def connection_form_widgets(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The form's extra fields as the ``get_connection_form_widgets`` of a hook, from the provider info's
+    ``conn-fields``. Airflow 3.2 and later read those and never call this; 3.0 and 3.1 call it (their API
+    server stands its own objects in for wtforms' fields, when wtforms is installed)."""
+    import wtforms
+    from wtforms.validators import Optional
+
+    widgets: dict[str, Any] = {}
+    for name, field in fields.items():
+        schema = field["schema"]
+        kind = "PasswordField" if schema.get("format") == "password" else _FORM_FIELDS.get(schema["type"][0])
+        widgets[name] = getattr(wtforms, kind or "StringField")(
+            field["label"],
+            validators=[Optional()],
+            description=field["description"],
+            default=schema.get("default"),
+        )
+    return widgets
+
+
 def _boolean(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered not in ("true", "false", "1", "0", "yes", "no"):
@@ -92,6 +120,41 @@ _CONVERSIONS: dict[str, Any] = {
     "timeout": float,
     "agency_duration": int,
 }
+# Extras the form does not show, with their JSON types; the others' come from CONNECTION_FIELDS.
+_UNLISTED_FIELDS = {"agency_duration": "integer", "metadata_endpoint": "string"}
+# What a value of each JSON type is in Python (a bool is an int there: refused where a number is meant).
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "object": (dict,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+}
+_JSON_TYPE_NAMES = {
+    "string": "a string",
+    "object": "an object (service -> URL)",
+    "boolean": "true or false",
+    "integer": "an integer",
+    "number": "a number",
+}
+
+
+def _check_types(settings: dict[str, Any], source: str) -> None:
+    """ConfigurationError naming the first extra field whose value is not of its JSON type (the value is
+    not repeated: it may be a secret)."""
+    from huaweicloud_toolkit import ConfigurationError
+
+    for name, value in settings.items():
+        kind = _UNLISTED_FIELDS.get(name) or CONNECTION_FIELDS[name]["schema"]["type"][0]
+        wrong = not isinstance(value, _JSON_TYPES[kind]) or (isinstance(value, bool) and kind != "boolean")
+        if kind == "object" and not wrong:
+            wrong = not all(isinstance(item, str) for pair in value.items() for item in pair)
+        if wrong:
+            raise ConfigurationError(
+                f"extra field {name!r} must be {_JSON_TYPE_NAMES[kind]}, not {type(value).__name__}",
+                source=source,
+                field=name,
+            )
 
 
 def session_from_connection(connection: Connection | None, *, source: str, **overrides: Any) -> Session:
@@ -99,7 +162,7 @@ def session_from_connection(connection: Connection | None, *, source: str, **ove
     from huaweicloud_toolkit import ConfigurationError, Session
 
     extra: dict[str, Any] = dict(connection.extra_dejson) if connection is not None else {}
-    unknown = sorted(set(extra) - set(CONNECTION_FIELDS) - {"agency_duration", "metadata_endpoint"})
+    unknown = sorted(set(extra) - set(CONNECTION_FIELDS) - set(_UNLISTED_FIELDS))
     if unknown:
         raise ConfigurationError(
             f"unknown extra field(s) {unknown}; known: {sorted(CONNECTION_FIELDS)}",
@@ -122,6 +185,7 @@ def session_from_connection(connection: Connection | None, *, source: str, **ove
                 raise ConfigurationError(
                     f"extra field {name!r} has an invalid value {settings[name]!r}", source=source, field=name
                 ) from None
+    _check_types(settings, source)
     settings.update({name: value for name, value in overrides.items() if value is not None})
     if connection is not None:
         settings["access_key"] = connection.login or None

@@ -16,9 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
-from airflow_huaweicloud.get_provider_info import DWS_CONNECTION_TYPE, DWS_UI_FIELD_BEHAVIOUR
+from airflow_huaweicloud.get_provider_info import (
+    DWS_CONNECTION_FIELDS,
+    DWS_CONNECTION_TYPE,
+    DWS_UI_FIELD_BEHAVIOUR,
+)
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.sqlparser import DatabaseInfo
     from sqlalchemy.engine import URL
 
 DEFAULT_PORT = 8000  # DWS clusters listen on 8000 unless created with another port
@@ -74,6 +79,12 @@ class DWSSqlHook(DbApiHook):
         self.cluster_name = cluster_name
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self._address: tuple[str, int] | None = None
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from airflow_huaweicloud.hooks.base import connection_form_widgets
+
+        return connection_form_widgets(DWS_CONNECTION_FIELDS)
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -224,13 +235,32 @@ class DWSSqlHook(DbApiHook):
         """Dump ``table`` into a tab-delimited file (COPY's text format)."""
         self.copy_expert(f"COPY {table} TO STDOUT", tmp_file)
 
+    # OpenLineage (SQLExecuteQueryOperator and the OBS <-> DWS transfers) --------------------------------
 
-def psycopg_connection(
+    def get_openlineage_database_info(self, connection: Any) -> DatabaseInfo:
+        """Tables are named ``dws://<host>:<port>`` / ``<database>.<schema>.<table>``: the address the hook
+        connects to (the cluster's endpoint when a cluster name is given), as OpenLineage names
+        PostgreSQL's; their columns come from ``information_schema.columns``."""
+        from airflow.providers.openlineage.sqlparser import DatabaseInfo
+
+        host, port = self.address()
+        return DatabaseInfo(scheme="dws", authority=f"{host}:{port}", database=self.database_name)
+
+    def get_openlineage_database_dialect(self, connection: Any) -> str:
+        return "postgres"
+
+    def get_openlineage_default_schema(self) -> str | None:
+        """The schema unqualified names resolve to (the first of the session's ``search_path``)."""
+        row = self.get_first("SELECT CURRENT_SCHEMA")
+        return str(row[0]) if row and row[0] else None
+
+
+def dbapi_hook(
     conn_id: str, database: str | None = None, hook_params: Mapping[str, Any] | None = None
-) -> Any:
-    """A new psycopg 3 connection through the ``common.sql`` hook of ``conn_id`` (a ``dws`` or a
-    ``postgres`` connection); ``database`` overrides the connection's."""
-    from airflow.sdk import BaseHook
+) -> DbApiHook:
+    """The ``common.sql`` hook of ``conn_id`` (a ``dws`` or a ``postgres`` connection); ``database``
+    overrides the connection's."""
+    from airflow_huaweicloud.version_compat import BaseHook
 
     params = dict(hook_params or {})
     if database:
@@ -238,7 +268,15 @@ def psycopg_connection(
     hook = BaseHook.get_connection(conn_id).get_hook(hook_params=params)
     if not isinstance(hook, DbApiHook):
         raise TypeError(f"connection {conn_id!r} gives a {type(hook).__name__}, not a common.sql DbApiHook")
-    connection = hook.get_conn()
+    return hook
+
+
+def psycopg_connection(
+    conn_id: str, database: str | None = None, hook_params: Mapping[str, Any] | None = None
+) -> Any:
+    """A new psycopg 3 connection through the ``common.sql`` hook of ``conn_id`` (a ``dws`` or a
+    ``postgres`` connection); ``database`` overrides the connection's."""
+    connection = dbapi_hook(conn_id, database, hook_params).get_conn()
     if type(connection).__module__.split(".")[0] != "psycopg":
         connection.close()
         raise TypeError(

@@ -36,6 +36,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _WILDCARD = re.compile(r"[*?\[]")
+MAX_KEY_BYTES = 1024  # OBS's limit on an object key, in bytes of UTF-8
 
 
 def get_obs_bucket_key(
@@ -76,10 +77,19 @@ def unify_bucket_name_and_key(func: Callable[P, R]) -> Callable[P, R]:
             bound.arguments.get("bucket_name"), bound.arguments[key_name], "bucket_name", key_name
         )
         bound.arguments["bucket_name"] = bucket
-        bound.arguments[key_name] = key
+        bound.arguments[key_name] = _object_key(key, key_name)
         return func(*bound.args, **bound.kwargs)
 
     return wrapper
+
+
+def _object_key(key: str, param: str) -> str:
+    """``key``, unless it cannot name an object (OBS would take an empty key for the bucket itself)."""
+    if not key:
+        raise ValueError(f"{param} {key!r} names no object (the key is empty)")
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise ValueError(f"{param} is {len(key.encode())} bytes long: an OBS key is at most {MAX_KEY_BYTES}")
+    return key
 
 
 def _bucket(bucket_name: str | None, param: str = "bucket_name") -> str:
@@ -183,16 +193,22 @@ class OBSHook(HuaweiCloudBaseHook):
 
     def delete_bucket(self, bucket_name: str, force_delete: bool = False, max_retries: int = 5) -> None:
         """Delete the bucket. With ``force_delete`` first empty it: abort its unfinished multipart
-        uploads and delete every object (in batches of 1,000), retrying while objects still arrive."""
+        uploads and delete every object (in batches of 1,000) — in a bucket that keeps versions, every
+        version and delete marker — retrying while objects still arrive."""
         from huaweicloud_toolkit.errors import HuaweiCloudError
-        from huaweicloud_toolkit.obs import abort_multipart_uploads, delete_prefix
+        from huaweicloud_toolkit.obs import abort_multipart_uploads, delete_prefix, delete_versions
 
         bucket = _bucket(bucket_name)
         attempts = max(1, max_retries) if force_delete else 1
         for attempt in range(attempts):
             if force_delete:
                 aborted = abort_multipart_uploads(self.session, bucket)
-                report = delete_prefix(self.session, bucket, "")
+                versioned = self.get_bucket_versioning(bucket) is not None  # Enabled, or Suspended
+                report = (
+                    delete_versions(self.session, bucket)
+                    if versioned
+                    else delete_prefix(self.session, bucket, "")
+                )
                 self._raise_delete_errors(bucket, report)
                 self.log.info(
                     "Emptied bucket %s: %d objects deleted, %d uploads aborted",
@@ -271,6 +287,63 @@ class OBSHook(HuaweiCloudBaseHook):
         """Enable (``Enabled``) or suspend (``Suspended``) versioning of the bucket."""
         bucket = _bucket(bucket_name)
         self._call("setBucketVersioning", lambda: self.client.setBucketVersioning(bucket, status))
+
+    def get_bucket_policy(self, bucket_name: str) -> str | None:
+        """The bucket policy's JSON document; None when the bucket has none."""
+        from huaweicloud_toolkit.obs import bucket_config
+
+        return bucket_config.get_bucket_policy(self.session, _bucket(bucket_name))
+
+    def put_bucket_policy(self, bucket_name: str, policy: str | Mapping[str, Any]) -> None:
+        """Set the bucket policy: a JSON document, or the dict it is made of."""
+        from huaweicloud_toolkit.obs import bucket_config
+
+        bucket_config.put_bucket_policy(self.session, _bucket(bucket_name), policy)
+
+    def delete_bucket_policy(self, bucket_name: str) -> None:
+        from huaweicloud_toolkit.obs import bucket_config
+
+        bucket_config.delete_bucket_policy(self.session, _bucket(bucket_name))
+
+    def get_bucket_cors(self, bucket_name: str) -> list[dict[str, Any]]:
+        """The bucket's CORS rules, as boto3's ``get_bucket_cors`` gives ``CORSRules`` (``AllowedMethods``,
+        ``AllowedOrigins``, ``AllowedHeaders``, ``ExposeHeaders``, ``MaxAgeSeconds``, ``ID``); empty
+        when it has none."""
+        from huaweicloud_toolkit.obs import bucket_config
+
+        return bucket_config.get_bucket_cors(self.session, _bucket(bucket_name))
+
+    def put_bucket_cors(self, bucket_name: str, cors_rules: list[dict[str, Any]]) -> None:
+        """Replace the bucket's CORS rules (the shape :meth:`get_bucket_cors` returns)."""
+        from huaweicloud_toolkit.obs import bucket_config
+
+        bucket_config.put_bucket_cors(self.session, _bucket(bucket_name), cors_rules)
+
+    def delete_bucket_cors(self, bucket_name: str) -> None:
+        from huaweicloud_toolkit.obs import bucket_config
+
+        bucket_config.delete_bucket_cors(self.session, _bucket(bucket_name))
+
+    def get_bucket_lifecycle(self, bucket_name: str) -> list[dict[str, Any]]:
+        """The bucket's lifecycle rules, as boto3's ``get_bucket_lifecycle_configuration`` gives
+        ``Rules`` (``ID``, ``Prefix``, ``Status``, ``Expiration``, ``Transitions``,
+        ``NoncurrentVersionExpiration``, ``NoncurrentVersionTransitions``,
+        ``AbortIncompleteMultipartUpload``); empty when it has none."""
+        from huaweicloud_toolkit.obs import bucket_config
+
+        return bucket_config.get_bucket_lifecycle(self.session, _bucket(bucket_name))
+
+    def put_bucket_lifecycle(self, bucket_name: str, rules: list[dict[str, Any]]) -> None:
+        """Replace the bucket's lifecycle rules (the shape :meth:`get_bucket_lifecycle` returns; a rule
+        without ``Prefix`` covers the whole bucket)."""
+        from huaweicloud_toolkit.obs import bucket_config
+
+        bucket_config.put_bucket_lifecycle(self.session, _bucket(bucket_name), rules)
+
+    def delete_bucket_lifecycle(self, bucket_name: str) -> None:
+        from huaweicloud_toolkit.obs import bucket_config
+
+        bucket_config.delete_bucket_lifecycle(self.session, _bucket(bucket_name))
 
     # Listing -----------------------------------------------------------------------------------
 
@@ -556,6 +629,7 @@ class OBSHook(HuaweiCloudBaseHook):
         else (``ContentType``, ``Metadata``, ...) from a ``HEAD`` of the object.
         """
         bucket, key = get_obs_bucket_key(bucket_name, bucket_key, "bucket_name", "bucket_key")
+        _object_key(key, "bucket_key")
         wanted = list(metadata_keys or ("Size", "Key"))
         listed_names = {"Key", "Size", "ETag", "LastModified", "StorageClass"}
         if not wildcard_match and not use_regex:
@@ -793,10 +867,13 @@ class OBSHook(HuaweiCloudBaseHook):
         metadata: Mapping[str, str] | None = None,
         source_version_id: str | None = None,
     ) -> str:
-        """Copy an object server-side (up to 5 GiB) — with ``source_version_id``, that version of it; keys
-        may be ``obs://`` URLs with the bucket names left out. With ``metadata`` the copy gets that user
-        metadata instead of the source's. Returns the copy's ETag."""
-        from obs import CopyObjectHeader
+        """Copy an object server-side — with ``source_version_id``, that version of it; keys may be
+        ``obs://`` URLs with the bucket names left out. Objects above the transfer config's
+        ``multipart_copy_threshold`` (5 GiB, the most one ``CopyObject`` copies) are copied in parallel
+        parts (``UploadPartCopy``); a failed one leaves nothing at the destination. The copy keeps the
+        source's user metadata and content headers; with ``metadata`` it gets that user metadata
+        instead. Returns the copy's ETag."""
+        from huaweicloud_toolkit.obs import copy_object
 
         dest_bucket, dest_key = get_obs_bucket_key(
             dest_bucket_name, dest_bucket_key, "dest_bucket_name", "dest_bucket_key"
@@ -804,20 +881,28 @@ class OBSHook(HuaweiCloudBaseHook):
         source_bucket, source_key = get_obs_bucket_key(
             source_bucket_name, source_bucket_key, "source_bucket_name", "source_bucket_key"
         )
-        headers = CopyObjectHeader(directive="REPLACE") if metadata is not None else None
-        result = self._call(
-            "copyObject",
-            lambda: self.client.copyObject(
+        result = copy_object(
+            self.session,
+            source_bucket,
+            source_key,
+            dest_bucket,
+            dest_key,
+            source_version_id=source_version_id,
+            metadata=metadata,
+            config=self.transfer_config,
+            cancel=self._cancel,
+        )
+        if result.multipart:
+            self.log.info(
+                "Copied obs://%s/%s to obs://%s/%s in %d parts (%d bytes)",
                 source_bucket,
                 source_key,
                 dest_bucket,
                 dest_key,
-                metadata=dict(metadata) if metadata is not None else None,
-                headers=headers,
-                versionId=source_version_id,
-            ),
-        )
-        return str(getattr(result.body, "etag", None) or "").strip('"')
+                result.parts,
+                result.size,
+            )
+        return result.etag
 
     def move(
         self,
@@ -902,15 +987,34 @@ class OBSHook(HuaweiCloudBaseHook):
             self.session, bucket_name, key, method=method, expires_in=expires_in, headers=headers
         )
 
+    def generate_presigned_post(
+        self,
+        bucket_name: str,
+        key: str,
+        fields: Mapping[str, str] | None = None,
+        conditions: list[Any] | None = None,
+        expires_in: int = 3600,
+    ) -> dict[str, Any]:
+        """A form that lets a browser upload the object ``key`` (``${filename}`` at its end: any name after
+        that prefix) with a POST for ``expires_in`` seconds, without keys: ``{"url": ..., "fields": {...}}``,
+        as boto3's ``generate_presigned_post``. ``conditions`` add to the policy (``["content-length-range",
+        0, 10485760]``, ``["starts-with", "$Content-Type", "image/"]`` ...); each of ``fields`` no condition
+        names must be sent as given. Nothing is sent to OBS to make it."""
+        from huaweicloud_toolkit.obs import presigned_post
+
+        return presigned_post(
+            self.session, bucket_name, key, fields=fields, conditions=conditions, expires_in=expires_in
+        )
+
 
 def _copy_problem(source: ObjectMetadata, copy: ObjectMetadata | None) -> str | None:
-    """What is wrong with the copy of ``source``, if anything: it must have the same size and, unless the
-    source was uploaded in parts (a copy of which may get a new ETag), the same ETag (content MD5)."""
+    """What is wrong with the copy of ``source``, if anything: it must have the same size and, unless
+    either was written in parts (their ETags are no content MD5s), the same ETag (content MD5)."""
     if copy is None:
         return "the copy is missing"
     if copy.size != source.size:
         return f"the copy has {copy.size} bytes, the source {source.size}"
-    if not source.is_multipart and copy.etag != source.etag:
+    if not source.is_multipart and not copy.is_multipart and copy.etag != source.etag:
         return f"the copy has ETag {copy.etag}, the source {source.etag}"
     return None
 

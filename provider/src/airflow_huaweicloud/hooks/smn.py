@@ -13,6 +13,15 @@ from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook
 from huaweicloud_toolkit.retry import is_unsent_error
 
 
+def check_topic_urn(topic_urn: Any) -> None:
+    """ValueError unless ``topic_urn`` can be a topic's URN (or a template of one): a non-empty string.
+    (An empty one would reach SMN as a path it does not serve, answered "The API does not exist".)"""
+    if not isinstance(topic_urn, str) or not topic_urn.strip():
+        raise ValueError(
+            f"topic_urn {topic_urn!r} is empty: give the topic's URN, urn:smn:<region>:<project_id>:<name>"
+        )
+
+
 def check_message_form(
     message: Any = None, message_structure: Any = None, template_name: Any = None, tags: Any = None
 ) -> None:
@@ -154,6 +163,7 @@ class SMNHook(HuaweiCloudBaseHook):
         """
         from huaweicloudsdksmn.v2 import PublishMessageRequest, PublishMessageRequestBody
 
+        check_topic_urn(topic_urn)
         body = PublishMessageRequestBody(
             subject=subject, **message_fields(message, message_structure, template_name, tags)
         )

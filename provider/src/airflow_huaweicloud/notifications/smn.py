@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseNotifier
 
-from airflow_huaweicloud.hooks.smn import SMNHook
+from airflow_huaweicloud.hooks.smn import SMNHook, check_topic_urn
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -133,6 +133,7 @@ class SMNNotifier(BaseNotifier):
         huaweicloud_conn_id: str = SMNHook.default_conn_name,
     ):
         super().__init__()
+        check_topic_urn(topic_urn)  # at parse time; the hook checks the rendered value again
         self.topic_urn = topic_urn
         self.message = message
         self.subject = subject

@@ -1,14 +1,14 @@
 """What the data-platform operators and sensors (DLI, DWS, MRS) share: the default of their ``deferrable``
-parameter, and the connection settings from which a task builds its service hook and its triggers."""
+parameter, the checks of ``deferrable`` and ``poll_interval``, and the connection settings from which a
+task builds its service hook and its triggers."""
 
 from __future__ import annotations
 
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from airflow.sdk.configuration import conf
-
 from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook
+from airflow_huaweicloud.version_compat import conf
 
 HookT = TypeVar("HookT", bound=HuaweiCloudBaseHook)
 
@@ -16,6 +16,22 @@ HookT = TypeVar("HookT", bound=HuaweiCloudBaseHook)
 def default_deferrable() -> bool:
     """``[operators] default_deferrable``, the default of every ``deferrable`` parameter."""
     return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def checked_deferrable(deferrable: object) -> bool:
+    """``deferrable``, refused at parse time unless it is a bool (the string ``"false"`` would be true)."""
+    if not isinstance(deferrable, bool):
+        raise TypeError(f"deferrable must be True or False, not {type(deferrable).__name__} {deferrable!r}")
+    return deferrable
+
+
+def checked_poll_interval(seconds: float, name: str = "poll_interval") -> float:
+    """``seconds``, refused at parse time unless it is a positive number."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {type(seconds).__name__} {seconds!r}")
+    if not seconds > 0:  # NaN too
+        raise ValueError(f"{name} must be positive, not {seconds!r}")
+    return seconds
 
 
 class ServiceHookMixin(Generic[HookT]):

@@ -16,10 +16,17 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.dli import DLIHook, SparkBatchFailedError, SubmittedSqlJob
-from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from airflow_huaweicloud.lineage import ExternalJobLineageMixin, dli_sql_lineage
+from airflow_huaweicloud.links import DLISparkJobLink, DLISqlJobLink
+from airflow_huaweicloud.operators.base import (
+    ServiceHookMixin,
+    checked_deferrable,
+    checked_poll_interval,
+    default_deferrable,
+)
+from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit import HuaweiCloudError
 from huaweicloud_toolkit.dli import (
     PREVIEW_LIMIT,
@@ -31,6 +38,7 @@ from huaweicloud_toolkit.dli import (
 from huaweicloud_toolkit.waiters import Outcome, ResourceFailedError, WaiterTimeoutError
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
     from airflow_huaweicloud.triggers.dli import DLIStateTrigger
@@ -78,7 +86,7 @@ def _failed(error: ResourceFailedError | WaiterTimeoutError) -> AirflowException
 # SQL jobs ----------------------------------------------------------------------------------------------
 
 
-class DLISqlOperator(DLIBaseOperator):
+class DLISqlOperator(ExternalJobLineageMixin, DLIBaseOperator):
     """Run Spark SQL on DLI: one statement or a script of several, each a DLI SQL job run in order and
     waited for. The last statement's rows go to XCom as a list of lists (at most ``max_rows``); the
     last job's id under the XCom key ``job_id``.
@@ -117,6 +125,8 @@ class DLISqlOperator(DLIBaseOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "conf": "json", "parameters": "json"}
     ui_color = "#f0eee4"
+    operator_extra_links = (DLISqlJobLink(),)
+    lineage_job_source = "dli"
 
     def __init__(
         self,
@@ -141,8 +151,8 @@ class DLISqlOperator(DLIBaseOperator):
         self.parameters = parameters
         self.max_rows = max_rows
         self.tags = tags
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        self.deferrable = checked_deferrable(deferrable)
+        self.poll_interval = checked_poll_interval(poll_interval)
         self._job_id: str | None = None  # the job running while execute() waits, for on_kill
 
     def statements(self) -> list[str]:
@@ -163,6 +173,9 @@ class DLISqlOperator(DLIBaseOperator):
         for index in range(first, len(statements)):
             job = self._submit(statements, index)
             context["ti"].xcom_push(key="job_id", value=job.job_id)
+            self.record_job(job.job_id)
+            session = self.hook.session
+            DLISqlJobLink.persist(context, self, session, project_id=session.project_id(), job_id=job.job_id)
             if self.deferrable:
                 status = self.hook.get_sql_job_status(job.job_id)
                 if SQL_JOB_WAITER.outcome(status.state) is Outcome.IN_PROGRESS:
@@ -236,11 +249,24 @@ class DLISqlOperator(DLIBaseOperator):
     ) -> list[list[Any]] | None:
         """Resume after the trigger saw the job of statement ``statement_index`` end: go on with the next
         statement, or fetch the last one's rows."""
+        self.record_job(event.get("job_id"))
         if event.get("status") != "success":
             raise AirflowException(event.get("message") or "the DLI SQL job did not finish")
         if statement_index + 1 < len(self.statements()):
             return self._run_from(statement_index + 1, context)
         return self._rows(SubmittedSqlJob(event["job_id"], job_type, "async"))
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The tables the statements read and write (``dli://<region>/<project_id>``,
+        ``<database>.<table>``), with column lineage where the SQL parser finds it, and the last job."""
+        session = self.hook.session
+        tables = dli_sql_lineage(
+            self.statements(),
+            region=session.region,
+            project_id=session.project_id(),
+            database=self.database_name,
+        )
+        return tables.merge(super().get_openlineage_facets_on_complete(task_instance))
 
     def on_kill(self) -> None:
         """Cancel the job that execute() is waiting for (one handed to the triggerer is not this
@@ -290,7 +316,7 @@ class DLIGetSqlJobResultOperator(DLIBaseOperator):
 # Spark batch jobs --------------------------------------------------------------------------------------
 
 
-class DLISparkBatchOperator(DLIBaseOperator):
+class DLISparkBatchOperator(ExternalJobLineageMixin, DLIBaseOperator):
     """Run a Spark application on DLI as a batch job and wait for it; its record (``id``, ``state``,
     ``app_id``, ...) goes to XCom, its id under the key ``batch_id``. A job that ends ``dead`` fails the
     task with the tail of its driver log (a Python traceback of the job ends up there). Killing the task
@@ -330,6 +356,8 @@ class DLISparkBatchOperator(DLIBaseOperator):
     )
     template_fields_renderers = {"args": "json", "conf": "json", "options": "json"}
     ui_color = "#f0eee4"
+    operator_extra_links = (DLISparkJobLink(),)
+    lineage_job_source = "dli"
 
     def __init__(
         self,
@@ -371,8 +399,8 @@ class DLISparkBatchOperator(DLIBaseOperator):
         self.num_executors = num_executors
         self.spark_version = spark_version
         self.options = options
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        self.deferrable = checked_deferrable(deferrable)
+        self.poll_interval = checked_poll_interval(poll_interval)
         self._batch_id: str | None = None  # the job running while execute() waits, for on_kill
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -400,6 +428,9 @@ class DLISparkBatchOperator(DLIBaseOperator):
         )
         batch_id = str(batch["id"])
         context["ti"].xcom_push(key="batch_id", value=batch_id)
+        self.record_job(batch_id)
+        session = self.hook.session
+        DLISparkJobLink.persist(context, self, session, project_id=session.project_id(), batch_id=batch_id)
         if self.deferrable:
             from airflow_huaweicloud.triggers.dli import DLISparkCreateBatchJobTrigger
 
@@ -417,6 +448,7 @@ class DLISparkBatchOperator(DLIBaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         batch_id = str(event.get("job_id"))
+        self.record_job(batch_id)
         if event.get("status") == "success":
             return self.hook.get_batch(batch_id)
         if event.get("state"):  # it ended dead: say why, from its log
@@ -613,7 +645,7 @@ class DLIShowAddressConnectivityOfQueueOperator(DLIBaseOperator):
         super().__init__(**kwargs)
         self.queue_name = queue_name
         self.address = address
-        self.poll_interval = poll_interval
+        self.poll_interval = checked_poll_interval(poll_interval)
 
     def execute(self, context: Context) -> str:
         connectivity = self.hook.show_connectivity_of_queue(
@@ -666,8 +698,8 @@ class DLICreateElasticResourcePoolOperator(DLIBaseOperator):
         self.enterprise_project_id = enterprise_project_id
         self.tags = tags
         self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        self.deferrable = checked_deferrable(deferrable)
+        self.poll_interval = checked_poll_interval(poll_interval)
 
     def execute(self, context: Context) -> dict[str, Any]:
         created = self.hook.create_elastic_resource_pool(
@@ -854,7 +886,7 @@ class DLICreateEnhancedConnectionOperator(DLIBaseOperator):
         self.elastic_resource_pools = elastic_resource_pools
         self.queues = queues
         self.wait_for_completion = wait_for_completion
-        self.poll_interval = poll_interval
+        self.poll_interval = checked_poll_interval(poll_interval)
 
     def execute(self, context: Context) -> dict[str, Any]:
         connection_id = self.hook.create_enhanced_connection(

@@ -20,10 +20,16 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.dws import DWSHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from airflow_huaweicloud.links import DWSClusterLink
+from airflow_huaweicloud.operators.base import (
+    ServiceHookMixin,
+    checked_deferrable,
+    checked_poll_interval,
+    default_deferrable,
+)
+from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -60,11 +66,11 @@ class _DWSOperator(ServiceHookMixin[DWSHook], BaseOperator):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        if poll_interval <= 0 or max_attempts < 1:
-            raise ValueError("poll_interval must be positive and max_attempts at least 1")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
         self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        self.deferrable = checked_deferrable(deferrable)
+        self.poll_interval = checked_poll_interval(poll_interval)
         self.max_attempts = max_attempts
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self.region = region
@@ -205,7 +211,10 @@ class DWSCreateClusterOperator(_DWSOperator):
         self.number_of_cn = number_of_cn
         self.enterprise_project_id = enterprise_project_id
 
+    operator_extra_links = (DWSClusterLink(),)
+
     def execute(self, context: Context) -> str:
+        DWSClusterLink.persist(context, self, self.hook.session)
         cluster_id = self.hook.create_cluster(
             name=self.name,
             node_type=self.node_type,
@@ -292,7 +301,10 @@ class DWSCreateClusterSnapshotOperator(_DWSOperator):
         self.cluster_name = cluster_name
         self.description = description
 
+    operator_extra_links = (DWSClusterLink(),)
+
     def execute(self, context: Context) -> str:
+        DWSClusterLink.persist(context, self, self.hook.session)
         snapshot_id = self.hook.create_snapshot(self.name, self.cluster_name, self.description)
         return self._wait_for_snapshot(snapshot_id, "AVAILABLE", snapshot_id)
 
@@ -372,7 +384,10 @@ class DWSRestoreClusterOperator(_DWSOperator):
         self.enterprise_project_id = enterprise_project_id
         self.wait_for_snapshot = wait_for_snapshot
 
+    operator_extra_links = (DWSClusterLink(),)
+
     def execute(self, context: Context) -> str:
+        DWSClusterLink.persist(context, self, self.hook.session)
         if self.wait_for_snapshot:
             snapshot_id = self.hook.get_snapshot_id(self.snapshot_name)
             if self.hook.snapshot_status(snapshot_id).state.upper() != "AVAILABLE":

@@ -1,4 +1,7 @@
-"""Operators for Huawei Cloud FunctionGraph."""
+"""Operators for Huawei Cloud FunctionGraph.
+
+A function is code, not data: its OpenLineage events name no dataset, but the invocation (its request id
+and the function's URN, the ``externalQuery`` run facet); the task links to the function in the console."""
 
 from __future__ import annotations
 
@@ -7,10 +10,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.configuration import conf
-from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.functiongraph import FunctionGraphFunctionError, FunctionGraphHook
+from airflow_huaweicloud.lineage import ExternalJobLineageMixin
+from airflow_huaweicloud.links import FunctionGraphFunctionLink
+from airflow_huaweicloud.operators.base import checked_deferrable, checked_poll_interval
+from airflow_huaweicloud.version_compat import AirflowException, conf
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -22,7 +27,16 @@ def _default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
-class FunctionGraphInvokeOperator(BaseOperator):
+def _check_function(function_urn: str | None, function_name: str | None) -> None:
+    if bool(function_urn) == bool(function_name):
+        given = {"function_urn": function_urn, "function_name": function_name}
+        raise ValueError(
+            "give exactly one of function_urn and function_name, not empty "
+            f"(got {', '.join(f'{k}={v!r}' for k, v in given.items())})"
+        )
+
+
+class FunctionGraphInvokeOperator(ExternalJobLineageMixin, BaseOperator):
     """Invoke a FunctionGraph function.
 
     ``sync``: the function runs while the task waits; what it returns goes to XCom (JSON decoded where it
@@ -34,6 +48,8 @@ class FunctionGraphInvokeOperator(BaseOperator):
     ``status``, ``error_code``, ``error_message``, ``start_time``, ``end_time``) to XCom. FunctionGraph
     keeps no result of an asynchronous invocation (it can send it to a destination you configure); an
     invocation that ends ``FAIL`` or ``DISCARD`` fails the task with its error.
+
+    Either way the invocation's request id goes to XCom under the key ``request_id``.
 
     :param function_urn: the function's URN, ``urn:fss:<region>:<project_id>:function:<package>:<name>
         :latest``. (templated)
@@ -50,6 +66,8 @@ class FunctionGraphInvokeOperator(BaseOperator):
     template_fields: Sequence[str] = ("function_urn", "function_name", "payload")
     template_fields_renderers = {"payload": "json"}
     ui_color = "#fbe3d3"
+    operator_extra_links = (FunctionGraphFunctionLink(),)
+    lineage_job_source = "functiongraph"
 
     def __init__(
         self,
@@ -64,18 +82,15 @@ class FunctionGraphInvokeOperator(BaseOperator):
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        if (function_urn is None) == (function_name is None):
-            raise ValueError("give exactly one of function_urn and function_name")
+        _check_function(function_urn, function_name)
         if invocation_type not in ("sync", "async"):
             raise ValueError(f"invocation_type must be 'sync' or 'async', not {invocation_type!r}")
-        if poll_interval <= 0:
-            raise ValueError("poll_interval must be positive")
         self.function_urn = function_urn
         self.function_name = function_name
         self.payload = payload
         self.invocation_type = invocation_type
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        self.deferrable = checked_deferrable(deferrable)
+        self.poll_interval = checked_poll_interval(poll_interval)
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self._hook: FunctionGraphHook | None = None
         self._pending: tuple[str, str] | None = None  # (URN, request id) of an async invocation waited for
@@ -86,13 +101,20 @@ class FunctionGraphInvokeOperator(BaseOperator):
             self._hook = FunctionGraphHook(huaweicloud_conn_id=self.huaweicloud_conn_id)
         return self._hook
 
+    def _urn(self) -> str:
+        """The function's URN, from the rendered ``function_urn`` or ``function_name``."""
+        _check_function(self.function_urn, self.function_name)  # rendered, either may be empty now
+        return self.function_urn or self.hook.resolve_function_urn(str(self.function_name))
+
     def execute(self, context: Context) -> Any:
-        urn = self.function_urn or self.hook.resolve_function_urn(str(self.function_name))
+        urn = self._urn()
+        FunctionGraphFunctionLink.persist(context, self, self.hook.session, function_urn=urn)
         if self.invocation_type == "sync":
-            return self._invoke_sync(urn)
+            return self._invoke_sync(urn, context)
         submitted_at = datetime.now(UTC)
         request_id = self.hook.invoke_async(urn, self.payload)
         context["ti"].xcom_push(key="request_id", value=request_id)
+        self.record_job(request_id)
         if self.deferrable:
             from airflow_huaweicloud.triggers.functiongraph import FunctionGraphInvocationTrigger
 
@@ -116,17 +138,24 @@ class FunctionGraphInvokeOperator(BaseOperator):
             self._pending = None
         return self._finished(urn, record)
 
-    def _invoke_sync(self, urn: str) -> Any:
+    def _invoke_sync(self, urn: str, context: Context) -> Any:
         try:
             invocation = self.hook.invoke_with_details(urn, self.payload)
         except FunctionGraphFunctionError as failure:
-            self.log.error("FunctionGraph invocation %s failed; the function's log:\n%s",
-                           failure.request_id, failure.log)
+            self.log.error(
+                "FunctionGraph invocation %s failed; the function's log:\n%s", failure.request_id, failure.log
+            )
             raise AirflowException(
                 f"{failure}\nLast lines of the function's log:\n{failure.log_tail(LOG_TAIL_LINES)}"
             ) from failure
-        self.log.info("FunctionGraph invocation %s of %s succeeded; the function's log:\n%s",
-                      invocation.request_id, urn, invocation.log)
+        self.log.info(
+            "FunctionGraph invocation %s of %s succeeded; the function's log:\n%s",
+            invocation.request_id,
+            urn,
+            invocation.log,
+        )
+        context["ti"].xcom_push(key="request_id", value=invocation.request_id)
+        self.record_job(invocation.request_id)
         return invocation.value
 
     def _finished(self, urn: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -139,9 +168,10 @@ class FunctionGraphInvokeOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         record = event.get("record")
+        if record:
+            self.record_job(record["request_id"])
         if event.get("status") == "success" and record:
-            urn = self.function_urn or self.hook.resolve_function_urn(str(self.function_name))
-            return self._finished(urn, record)
+            return self._finished(self._urn(), record)
         raise AirflowException(f"FunctionGraph invocation failed: {event.get('message')}")
 
     def on_kill(self) -> None:

@@ -27,10 +27,17 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.mrs import MRSHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from airflow_huaweicloud.lineage import ExternalJobLineageMixin
+from airflow_huaweicloud.links import MRSClusterLink
+from airflow_huaweicloud.operators.base import (
+    ServiceHookMixin,
+    checked_deferrable,
+    checked_poll_interval,
+    default_deferrable,
+)
+from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.errors import HuaweiCloudError, redact
 from huaweicloud_toolkit.mrs import secret_properties
 from huaweicloud_toolkit.waiters import ResourceFailedError, WaiterTimeoutError
@@ -68,8 +75,8 @@ class MRSBaseOperator(ServiceHookMixin[MRSHook], BaseOperator):
     ):
         super().__init__(**kwargs)
         self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        self.deferrable = checked_deferrable(deferrable)
+        self.poll_interval = checked_poll_interval(poll_interval)
         self.project_id = project_id
         self.region = region
         self.huaweicloud_conn_id = huaweicloud_conn_id
@@ -203,6 +210,7 @@ class MRSCreateClusterOperator(_MRSClusterOperator):
         "log_uri",
     )
     template_fields_renderers = {"node_groups": "json", "tags": "json"}
+    operator_extra_links = (MRSClusterLink(),)
 
     def __init__(
         self,
@@ -288,10 +296,11 @@ class MRSCreateClusterOperator(_MRSClusterOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         cluster_id = self.create()
         context["ti"].xcom_push(key="cluster_id", value=cluster_id)
+        MRSClusterLink.persist(context, self, self.hook.session, cluster_id=cluster_id)
         return self._wait_for_cluster(cluster_id, self.target_status, "starting")
 
 
-class MRSCreateClusterRunJobOperator(MRSCreateClusterOperator):
+class MRSCreateClusterRunJobOperator(ExternalJobLineageMixin, MRSCreateClusterOperator):
     """Create an MRS cluster that runs ``steps`` once it is up (``run-job-flow``) and wait until it is
     running -- or, with ``delete_when_no_steps``, until it has run them and is terminated. XCom as
     :class:`MRSCreateClusterOperator`'s. The steps' own outcomes are the jobs' (``MRSHook.list_jobs``,
@@ -308,6 +317,7 @@ class MRSCreateClusterRunJobOperator(MRSCreateClusterOperator):
 
     template_fields: Sequence[str] = (*MRSCreateClusterOperator.template_fields, "steps")
     template_fields_renderers = {**MRSCreateClusterOperator.template_fields_renderers, "steps": "json"}
+    lineage_job_source = "mrs"  # the cluster runs the steps, whose data is their engines' to report
 
     def __init__(self, *, steps: list[dict], delete_when_no_steps: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
@@ -315,9 +325,11 @@ class MRSCreateClusterRunJobOperator(MRSCreateClusterOperator):
         self.delete_when_no_steps = delete_when_no_steps
 
     def create(self) -> str:
-        return self.hook.create_cluster_run_job(
+        cluster_id = self.hook.create_cluster_run_job(
             self.steps, delete_when_no_steps=bool(self.delete_when_no_steps), **self.cluster_fields()
         )
+        self.record_job(cluster_id)
+        return cluster_id
 
     @property
     def target_status(self) -> str:
@@ -369,7 +381,7 @@ class MRSDeleteClusterOperator(_MRSClusterOperator):
 # Jobs --------------------------------------------------------------------------------------------------
 
 
-class MRSCreateExecuteJobOperator(MRSBaseOperator):
+class MRSCreateExecuteJobOperator(ExternalJobLineageMixin, MRSBaseOperator):
     """Submit a job to a running MRS cluster and wait for it to end. XCom: the job's detail (``job_id``,
     ``job_state``, ``job_result``, ``app_id``, ...), and its id under the key ``job_id`` as soon as it is
     submitted; without ``wait_for_completion``, MRS's answer to the submission (``job_id``, ``state``).
@@ -399,6 +411,8 @@ class MRSCreateExecuteJobOperator(MRSBaseOperator):
         "log_uri",
     )
     template_fields_renderers = {"arguments": "json", "properties": "json"}
+    operator_extra_links = (MRSClusterLink(),)
+    lineage_job_source = "mrs"
 
     def __init__(
         self,
@@ -430,6 +444,8 @@ class MRSCreateExecuteJobOperator(MRSBaseOperator):
         )
         job_id = str(submitted["job_id"])
         context["ti"].xcom_push(key="job_id", value=job_id)
+        self.record_job(job_id)
+        MRSClusterLink.persist(context, self, self.hook.session, cluster_id=self.cluster_id)
         if not self.wait_for_completion:
             return submitted
         if self.deferrable:

@@ -3,8 +3,10 @@
 Names and parameters mirror the Amazon provider's S3 operators (``S3CopyObjectOperator`` ->
 ``OBSCopyObjectOperator``, ``s3_key`` -> ``obs_key``, ...); those with no S3 analog (list buckets, get,
 move and delete one object) keep the old Huawei provider's parameters (``object_key``, ``bucket_name``).
-Keys may be ``obs://bucket/key`` URLs with the bucket name left out. The SDKs are imported only when a task
-runs.
+Keys may be ``obs://bucket/key`` URLs with the bucket name left out; where an operator writes an object, its
+key may also be an ``Asset("obs://bucket/key")``, which becomes an outlet of the task (DAGs scheduled on it
+run when the task succeeds). Each operator reports its OpenLineage datasets and links to the object's page
+in the console (``airflow_huaweicloud.lineage``, ``.links``). The SDKs are imported only when a task runs.
 """
 
 from __future__ import annotations
@@ -20,12 +22,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
 
+from airflow_huaweicloud.assets.obs import key_or_asset
 from airflow_huaweicloud.hooks.obs import OBSHook, get_obs_bucket_key
+from airflow_huaweicloud.lineage import DROP, RENAME, changed, file_dataset, lineage, obs_dataset
+from airflow_huaweicloud.links import OBSBucketLink, OBSObjectLink
+from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk import Asset, Context
 
 
 class _OBSOperator(BaseOperator):
@@ -70,6 +76,7 @@ class OBSCreateBucketOperator(_OBSOperator):
     """
 
     template_fields: Sequence[str] = ("bucket_name", "region_name")
+    operator_extra_links = (OBSBucketLink(),)
 
     def __init__(self, *, bucket_name: str, region_name: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -82,6 +89,7 @@ class OBSCreateBucketOperator(_OBSOperator):
         else:
             self.hook.create_bucket(self.bucket_name, region_name=self.region_name)
             self.log.info("Created bucket %s", self.bucket_name)
+        OBSBucketLink.persist(context, self, self.hook.session, bucket=self.bucket_name)
         return self.bucket_name
 
 
@@ -105,6 +113,12 @@ class OBSDeleteBucketOperator(_OBSOperator):
             self.log.info("Deleted bucket %s", self.bucket_name)
         else:
             self.log.info("Bucket %s does not exist", self.bucket_name)
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """With ``force_delete``, every object of the bucket is dropped (without, only an empty bucket can
+        be deleted: no data goes)."""
+        dropped = [changed(obs_dataset(self.bucket_name), DROP)] if self.force_delete else []
+        return lineage(inputs=dropped)
 
 
 class OBSListBucketsOperator(_OBSOperator):
@@ -175,11 +189,144 @@ class OBSDeleteBucketTaggingOperator(_OBSOperator):
         self.hook.delete_bucket_tagging(self.bucket_name)
 
 
+class _OBSBucketOperator(_OBSOperator):
+    """An operator on one bucket's configuration.
+
+    :param bucket_name: the bucket. (templated)
+    """
+
+    template_fields: Sequence[str] = ("bucket_name",)
+
+    def __init__(self, *, bucket_name: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.bucket_name = bucket_name
+
+
+class OBSPutBucketVersioningOperator(_OBSBucketOperator):
+    """Enable or suspend the bucket's versioning.
+
+    :param bucket_name: the bucket. (templated)
+    :param status: ``Enabled`` or ``Suspended``. (templated)
+    """
+
+    template_fields: Sequence[str] = ("bucket_name", "status")
+
+    def __init__(self, *, bucket_name: str, status: str = "Enabled", **kwargs: Any):
+        super().__init__(bucket_name=bucket_name, **kwargs)
+        self.status = status
+
+    def execute(self, context: Context) -> None:
+        if self.status not in ("Enabled", "Suspended"):
+            raise ValueError(f"status must be 'Enabled' or 'Suspended', not {self.status!r}")
+        self.hook.put_bucket_versioning(self.bucket_name, self.status)
+
+
+class OBSGetBucketPolicyOperator(_OBSBucketOperator):
+    """Return the bucket policy's JSON document; None when the bucket has none."""
+
+    def execute(self, context: Context) -> str | None:
+        return self.hook.get_bucket_policy(self.bucket_name)
+
+
+class OBSPutBucketPolicyOperator(_OBSBucketOperator):
+    """Set the bucket policy.
+
+    :param bucket_name: the bucket. (templated)
+    :param policy: the policy: a JSON document, or the dict it is made of. (templated)
+    """
+
+    template_fields: Sequence[str] = ("bucket_name", "policy")
+    template_fields_renderers = {"policy": "json"}
+
+    def __init__(self, *, bucket_name: str, policy: str | dict[str, Any], **kwargs: Any):
+        super().__init__(bucket_name=bucket_name, **kwargs)
+        self.policy = policy
+
+    def execute(self, context: Context) -> None:
+        self.hook.put_bucket_policy(self.bucket_name, self.policy)
+
+
+class OBSDeleteBucketPolicyOperator(_OBSBucketOperator):
+    """Remove the bucket policy."""
+
+    def execute(self, context: Context) -> None:
+        self.hook.delete_bucket_policy(self.bucket_name)
+
+
+class OBSGetBucketCorsOperator(_OBSBucketOperator):
+    """Return the bucket's CORS rules (``[{"AllowedMethods": [...], "AllowedOrigins": [...], ...}]``, the
+    S3 shape); empty when it has none."""
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        return self.hook.get_bucket_cors(self.bucket_name)
+
+
+class OBSPutBucketCorsOperator(_OBSBucketOperator):
+    """Replace the bucket's CORS rules.
+
+    :param bucket_name: the bucket. (templated)
+    :param cors_rules: the rules in the S3 shape (``AllowedMethods``, ``AllowedOrigins``,
+        ``AllowedHeaders``, ``ExposeHeaders``, ``MaxAgeSeconds``, ``ID``). (templated)
+    """
+
+    template_fields: Sequence[str] = ("bucket_name", "cors_rules")
+    template_fields_renderers = {"cors_rules": "json"}
+
+    def __init__(self, *, bucket_name: str, cors_rules: list[dict[str, Any]], **kwargs: Any):
+        super().__init__(bucket_name=bucket_name, **kwargs)
+        self.cors_rules = cors_rules
+
+    def execute(self, context: Context) -> None:
+        self.hook.put_bucket_cors(self.bucket_name, self.cors_rules)
+
+
+class OBSDeleteBucketCorsOperator(_OBSBucketOperator):
+    """Remove every CORS rule of the bucket."""
+
+    def execute(self, context: Context) -> None:
+        self.hook.delete_bucket_cors(self.bucket_name)
+
+
+class OBSGetBucketLifecycleOperator(_OBSBucketOperator):
+    """Return the bucket's lifecycle rules (the S3 shape); empty when it has none."""
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        return self.hook.get_bucket_lifecycle(self.bucket_name)
+
+
+class OBSPutBucketLifecycleOperator(_OBSBucketOperator):
+    """Replace the bucket's lifecycle rules.
+
+    :param bucket_name: the bucket. (templated)
+    :param lifecycle_rules: the rules in the S3 shape (``ID``, ``Prefix``, ``Status``, ``Expiration``,
+        ``Transitions``, ``NoncurrentVersionExpiration``, ``NoncurrentVersionTransitions``,
+        ``AbortIncompleteMultipartUpload``). (templated)
+    """
+
+    template_fields: Sequence[str] = ("bucket_name", "lifecycle_rules")
+    template_fields_renderers = {"lifecycle_rules": "json"}
+
+    def __init__(self, *, bucket_name: str, lifecycle_rules: list[dict[str, Any]], **kwargs: Any):
+        super().__init__(bucket_name=bucket_name, **kwargs)
+        self.lifecycle_rules = lifecycle_rules
+
+    def execute(self, context: Context) -> None:
+        self.hook.put_bucket_lifecycle(self.bucket_name, self.lifecycle_rules)
+
+
+class OBSDeleteBucketLifecycleOperator(_OBSBucketOperator):
+    """Remove every lifecycle rule of the bucket."""
+
+    def execute(self, context: Context) -> None:
+        self.hook.delete_bucket_lifecycle(self.bucket_name)
+
+
 class OBSCreateObjectOperator(_OBSOperator):
     """Create an object from ``data`` (str or bytes); returns its ``obs://`` URL.
 
     :param obs_bucket: the bucket; leave it out when ``obs_key`` is an ``obs://`` URL. (templated)
-    :param obs_key: the key, or ``obs://bucket/key``. (templated)
+    :param obs_key: the key, ``obs://bucket/key``, or an ``obs://`` asset (an outlet of the task).
+        (templated)
     :param data: the content. (templated)
     :param replace: overwrite an existing object; without it an existing key fails the task.
     :param encoding: for str data (``utf-8`` by default).
@@ -190,10 +337,12 @@ class OBSCreateObjectOperator(_OBSOperator):
 
     template_fields: Sequence[str] = ("obs_bucket", "obs_key", "data", "metadata")
 
+    operator_extra_links = (OBSObjectLink(),)
+
     def __init__(
         self,
         *,
-        obs_key: str,
+        obs_key: str | Asset,
         data: str | bytes,
         obs_bucket: str | None = None,
         replace: bool = False,
@@ -205,7 +354,7 @@ class OBSCreateObjectOperator(_OBSOperator):
     ):
         super().__init__(**kwargs)
         self.obs_bucket = obs_bucket
-        self.obs_key = obs_key
+        self.obs_key = key_or_asset(self, obs_key)
         self.data = data
         self.replace = replace
         self.encoding = encoding
@@ -215,6 +364,7 @@ class OBSCreateObjectOperator(_OBSOperator):
 
     def execute(self, context: Context) -> str:
         bucket, key = get_obs_bucket_key(self.obs_bucket, self.obs_key, "obs_bucket", "obs_key")
+        OBSObjectLink.persist(context, self, self.hook.session, bucket=bucket, key=key)
         if isinstance(self.data, str):
             self.hook.load_string(
                 self.data,
@@ -239,12 +389,16 @@ class OBSCreateObjectOperator(_OBSOperator):
             )
         return f"obs://{bucket}/{key}"
 
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        return lineage(outputs=[obs_dataset(*get_obs_bucket_key(self.obs_bucket, self.obs_key))])
+
 
 class OBSCopyObjectOperator(_OBSOperator):
     """Copy an object server-side; returns the copy's ``obs://`` URL.
 
     :param source_bucket_key: the source key, or ``obs://bucket/key``. (templated)
-    :param dest_bucket_key: the destination key, or ``obs://bucket/key``. (templated)
+    :param dest_bucket_key: the destination key, ``obs://bucket/key``, or an ``obs://`` asset (an outlet
+        of the task). (templated)
     :param source_bucket_name: the source bucket, when ``source_bucket_key`` is relative. (templated)
     :param dest_bucket_name: the destination bucket, when ``dest_bucket_key`` is relative. (templated)
     :param metadata: user metadata for the copy instead of the source's.
@@ -256,12 +410,13 @@ class OBSCopyObjectOperator(_OBSOperator):
         "source_bucket_name",
         "dest_bucket_name",
     )
+    operator_extra_links = (OBSObjectLink(),)
 
     def __init__(
         self,
         *,
         source_bucket_key: str,
-        dest_bucket_key: str,
+        dest_bucket_key: str | Asset,
         source_bucket_name: str | None = None,
         dest_bucket_name: str | None = None,
         metadata: Mapping[str, str] | None = None,
@@ -269,7 +424,7 @@ class OBSCopyObjectOperator(_OBSOperator):
     ):
         super().__init__(**kwargs)
         self.source_bucket_key = source_bucket_key
-        self.dest_bucket_key = dest_bucket_key
+        self.dest_bucket_key = key_or_asset(self, dest_bucket_key)
         self.source_bucket_name = source_bucket_name
         self.dest_bucket_name = dest_bucket_name
         self.metadata = metadata
@@ -278,6 +433,7 @@ class OBSCopyObjectOperator(_OBSOperator):
         dest_bucket, dest_key = get_obs_bucket_key(
             self.dest_bucket_name, self.dest_bucket_key, "dest_bucket_name", "dest_bucket_key"
         )
+        OBSObjectLink.persist(context, self, self.hook.session, bucket=dest_bucket, key=dest_key)
         self.hook.copy_object(
             self.source_bucket_key,
             dest_key,
@@ -286,6 +442,11 @@ class OBSCopyObjectOperator(_OBSOperator):
             metadata=self.metadata,
         )
         return f"obs://{dest_bucket}/{dest_key}"
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        source = get_obs_bucket_key(self.source_bucket_name, self.source_bucket_key)
+        dest = get_obs_bucket_key(self.dest_bucket_name, self.dest_bucket_key)
+        return lineage(inputs=[obs_dataset(*source)], outputs=[obs_dataset(*dest)])
 
 
 class OBSGetObjectOperator(_OBSOperator):
@@ -304,6 +465,7 @@ class OBSGetObjectOperator(_OBSOperator):
     """
 
     template_fields: Sequence[str] = ("object_key", "bucket_name", "download_path")
+    operator_extra_links = (OBSObjectLink(),)
 
     def __init__(
         self,
@@ -324,6 +486,7 @@ class OBSGetObjectOperator(_OBSOperator):
 
     def execute(self, context: Context) -> str:
         bucket, key = get_obs_bucket_key(self.bucket_name, self.object_key, "bucket_name", "object_key")
+        OBSObjectLink.persist(context, self, self.hook.session, bucket=bucket, key=key)
         if self.download_path:
             return self.hook.download_file(key, bucket, filename=self.download_path)
         self._refuse_above_limit(bucket, key, self.hook.get_key(key, bucket).size)
@@ -337,6 +500,12 @@ class OBSGetObjectOperator(_OBSOperator):
                 "give download_path to write it to a file"
             ) from None
 
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        source = obs_dataset(*get_obs_bucket_key(self.bucket_name, self.object_key))
+        return lineage(
+            inputs=[source], outputs=[file_dataset(self.download_path)] if self.download_path else []
+        )
+
     def _refuse_above_limit(self, bucket: str, key: str, size: int) -> None:
         if size > self.max_bytes:
             raise AirflowException(
@@ -346,15 +515,16 @@ class OBSGetObjectOperator(_OBSOperator):
 
 
 class OBSMoveObjectOperator(_OBSOperator):
-    """Move an object: copy it server-side (up to 5 GiB), verify the copy, then delete the source; returns
-    the destination's ``obs://`` URL.
+    """Move an object: copy it server-side (above 5 GiB in parts), verify the copy, then delete the source;
+    returns the destination's ``obs://`` URL.
 
     The source is deleted only when the copy has its size and content (see :meth:`OBSHook.move`); if not,
     the task fails with ``MoveNotVerified`` and leaves both objects. A rerun after a move that completed
     fails with ``NoSuchKey`` on the source. Across buckets of one region only, as a server-side copy.
 
     :param source_object_key: the source key, or ``obs://bucket/key``. (templated)
-    :param dest_object_key: the destination key, or ``obs://bucket/key``. (templated)
+    :param dest_object_key: the destination key, ``obs://bucket/key``, or an ``obs://`` asset (an outlet
+        of the task). (templated)
     :param dest_bucket_name: the destination bucket, when ``dest_object_key`` is relative. (templated)
     :param source_bucket_name: the source bucket, when ``source_object_key`` is relative; the
         destination bucket by default. (templated)
@@ -366,36 +536,51 @@ class OBSMoveObjectOperator(_OBSOperator):
         "source_bucket_name",
         "dest_bucket_name",
     )
+    operator_extra_links = (OBSObjectLink(),)
 
     def __init__(
         self,
         *,
         source_object_key: str,
-        dest_object_key: str,
+        dest_object_key: str | Asset,
         dest_bucket_name: str | None = None,
         source_bucket_name: str | None = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.source_object_key = source_object_key
-        self.dest_object_key = dest_object_key
+        self.dest_object_key = key_or_asset(self, dest_object_key)
         self.dest_bucket_name = dest_bucket_name
         self.source_bucket_name = source_bucket_name
 
-    def execute(self, context: Context) -> str:
+    def _locations(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        """``(source bucket, key), (destination bucket, key)``."""
         dest_bucket, dest_key = get_obs_bucket_key(
             self.dest_bucket_name, self.dest_object_key, "dest_bucket_name", "dest_object_key"
         )
         source_is_url = self.source_object_key[:6].lower() == "obs://"
-        source_bucket, source_key = get_obs_bucket_key(
+        source = get_obs_bucket_key(
             self.source_bucket_name or (None if source_is_url else dest_bucket),
             self.source_object_key,
             "source_bucket_name",
             "source_object_key",
         )
+        return source, (dest_bucket, dest_key)
+
+    def execute(self, context: Context) -> str:
+        (source_bucket, source_key), (dest_bucket, dest_key) = self._locations()
+        OBSObjectLink.persist(context, self, self.hook.session, bucket=dest_bucket, key=dest_key)
         self.hook.move(source_key, dest_key, source_bucket, dest_bucket)
         self.log.info("Moved obs://%s/%s to obs://%s/%s", source_bucket, source_key, dest_bucket, dest_key)
         return f"obs://{dest_bucket}/{dest_key}"
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The source is renamed to the destination: its name is the destination's previous one."""
+        source, dest = self._locations()
+        return lineage(
+            inputs=[obs_dataset(*source)],
+            outputs=[changed(obs_dataset(*dest), RENAME, previous=obs_dataset(*source))],
+        )
 
 
 def _as_datetime(value: datetime | str | None, name: str) -> datetime | None:
@@ -421,6 +606,11 @@ class OBSDeleteObjectOperator(_OBSOperator):
         super().__init__(**kwargs)
         self.object_key = object_key
         self.bucket_name = bucket_name
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        return lineage(
+            inputs=[changed(obs_dataset(*get_obs_bucket_key(self.bucket_name, self.object_key)), DROP)]
+        )
 
     def execute(self, context: Context) -> bool:
         bucket, key = get_obs_bucket_key(self.bucket_name, self.object_key, "bucket_name", "object_key")
@@ -473,6 +663,13 @@ class OBSDeleteObjectsOperator(_OBSOperator):
             raise AirflowException(
                 "Either keys or at least one of prefix, from_datetime, to_datetime should be set."
             )
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The keys dropped, or the prefix whose objects are (those in the time window, when one is
+        given)."""
+        keys = [self.keys] if isinstance(self.keys, str) else self.keys
+        names = keys if keys is not None else [self.prefix or ""]
+        return lineage(inputs=[changed(obs_dataset(self.bucket, name), DROP) for name in names])
 
     def execute(self, context: Context) -> int:
         self._check_arguments()  # again: a templated value may have rendered to None
@@ -554,8 +751,8 @@ class OBSFileTransformOperator(_OBSOperator):
 
     :param source_obs_key: the source, ``obs://bucket/key`` (or a key of ``source_bucket_name``).
         (templated)
-    :param dest_obs_key: the destination, ``obs://bucket/key`` (or a key of ``dest_bucket_name``).
-        (templated)
+    :param dest_obs_key: the destination, ``obs://bucket/key`` (or a key of ``dest_bucket_name``, or an
+        ``obs://`` asset: an outlet of the task). (templated)
     :param transform_script: an executable, or a command as a list (e.g. ``[sys.executable,
         "transform.py"]``); the two paths and ``script_args`` are appended.
     :param script_args: more arguments for the script. (templated)
@@ -573,12 +770,13 @@ class OBSFileTransformOperator(_OBSOperator):
     )
     template_ext: Sequence[str] = ()
     ui_color = "#f9c915"
+    operator_extra_links = (OBSObjectLink(),)
 
     def __init__(
         self,
         *,
         source_obs_key: str,
-        dest_obs_key: str,
+        dest_obs_key: str | Asset,
         transform_script: str | Sequence[str],
         script_args: Sequence[str] | None = None,
         source_bucket_name: str | None = None,
@@ -590,7 +788,7 @@ class OBSFileTransformOperator(_OBSOperator):
     ):
         super().__init__(**kwargs)
         self.source_obs_key = source_obs_key
-        self.dest_obs_key = dest_obs_key
+        self.dest_obs_key = key_or_asset(self, dest_obs_key)
         self.transform_script = transform_script
         self.script_args = list(script_args or [])
         self.source_bucket_name = source_bucket_name
@@ -610,15 +808,25 @@ class OBSFileTransformOperator(_OBSOperator):
         self._hooks.append(hook)
         return hook
 
-    def execute(self, context: Context) -> str:
-        source_bucket, source_key = get_obs_bucket_key(
+    def _locations(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        """``(source bucket, key), (destination bucket, key)``."""
+        source = get_obs_bucket_key(
             self.source_bucket_name, self.source_obs_key, "source_bucket_name", "source_obs_key"
         )
-        dest_bucket, dest_key = get_obs_bucket_key(
+        dest = get_obs_bucket_key(
             self.dest_bucket_name, self.dest_obs_key, "dest_bucket_name", "dest_obs_key"
         )
+        return source, dest
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        source, dest = self._locations()
+        return lineage(inputs=[obs_dataset(*source)], outputs=[obs_dataset(*dest)])
+
+    def execute(self, context: Context) -> str:
+        (source_bucket, source_key), (dest_bucket, dest_key) = self._locations()
         source = self._make_hook(self.source_huaweicloud_conn_id)
         dest = self._make_hook(self.dest_huaweicloud_conn_id)
+        OBSObjectLink.persist(context, self, dest.session, bucket=dest_bucket, key=dest_key)
         if not self.replace and dest.check_for_key(dest_key, dest_bucket):
             raise AirflowException(f"The key {dest_key} already exists in {dest_bucket}.")
         command = (

@@ -2,6 +2,8 @@
 
 ``SMNPublishOperator`` publishes in any of SMN's three forms; the old provider's three operators, one per
 form, are thin variants of it under their old names and parameters (``email_subject`` for ``subject``).
+In OpenLineage, the topic is the dataset a publication writes (as Kafka and Pub/Sub topics are); the task
+links to the topic in the console.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_huaweicloud.hooks.smn import SMNHook, check_message_form
+from airflow_huaweicloud.hooks.smn import SMNHook, check_message_form, check_topic_urn
+from airflow_huaweicloud.lineage import lineage, smn_topic_dataset
+from airflow_huaweicloud.links import SMNTopicLink
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 
@@ -44,6 +49,7 @@ class SMNPublishOperator(BaseOperator):
     )
     template_fields_renderers = {"message_structure": "json", "tags": "json"}
     ui_color = "#fde9e4"
+    operator_extra_links = (SMNTopicLink(),)
 
     def __init__(
         self,
@@ -61,6 +67,7 @@ class SMNPublishOperator(BaseOperator):
     ):
         super().__init__(**kwargs)
         # Fail at parse time rather than in the run (templated values are checked again in execute).
+        check_topic_urn(topic_urn)
         check_message_form(message, message_structure, template_name, tags)
         self.topic_urn = topic_urn
         self.message = message
@@ -76,6 +83,7 @@ class SMNPublishOperator(BaseOperator):
         hook = SMNHook(
             huaweicloud_conn_id=self.huaweicloud_conn_id, region=self.region, project_id=self.project_id
         )
+        SMNTopicLink.persist(context, self, hook.session, topic_urn=self.topic_urn)
         return hook.publish(
             topic_urn=self.topic_urn,
             message=self.message,
@@ -84,6 +92,10 @@ class SMNPublishOperator(BaseOperator):
             template_name=self.template_name,
             tags=self.tags,
         )
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The topic, ``smn://<region>/<project_id>`` / its name, is what the message is written to."""
+        return lineage(outputs=[smn_topic_dataset(self.topic_urn)])
 
 
 class SMNPublishTextMessageOperator(SMNPublishOperator):

@@ -15,10 +15,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
-from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.dli import DLIHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from airflow_huaweicloud.operators.base import ServiceHookMixin, checked_deferrable, default_deferrable
+from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.dli import (
     ELASTIC_POOL_WAITER,
     ENHANCED_CONNECTION_WAITER,
@@ -84,6 +84,9 @@ class DLIStateSensor(ServiceHookMixin[DLIHook], BaseSensorOperator):
         return AirflowException(failed.message)
 
     def poke(self, context: Context) -> bool:
+        if not self.resource_id:  # a template that rendered to "": DLI would answer "no such API"
+            id_field = next(iter(self.template_fields))  # the id is the first one
+            raise ValueError(f"{id_field} {self.resource_id!r} names no {self.base_waiter.resource}")
         status = self.status()
         waiter = _waiter_for(self.base_waiter, self.target_status)
         self.log.info("%s %s is %s", waiter.resource, self.resource_id, status.state)
@@ -120,7 +123,7 @@ class DLIJobSensor(DLIStateSensor):
         self.job_id = job_id
         self.kind = kind
         self.base_waiter = SQL_JOB_WAITER if kind == "sql" else SPARK_BATCH_WAITER
-        self.deferrable = deferrable
+        self.deferrable = checked_deferrable(deferrable)
 
     @property
     def resource_id(self) -> str:

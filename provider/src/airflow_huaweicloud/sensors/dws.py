@@ -13,10 +13,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
-from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.dws import DWSHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from airflow_huaweicloud.operators.base import ServiceHookMixin, checked_deferrable, default_deferrable
+from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -43,7 +43,7 @@ class _DWSSensor(ServiceHookMixin[DWSHook], BaseSensorOperator):
     ):
         super().__init__(**kwargs)
         self.target_status = target_status
-        self.deferrable = deferrable
+        self.deferrable = checked_deferrable(deferrable)
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self.region = region
         self.project_id = project_id

@@ -17,10 +17,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
-from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.hooks.mrs import MRSHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from airflow_huaweicloud.operators.base import ServiceHookMixin, checked_deferrable, default_deferrable
+from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.mrs import cluster_waiter, job_waiter
 from huaweicloud_toolkit.waiters import ResourceFailedError
 
@@ -51,7 +51,7 @@ class _MRSSensor(ServiceHookMixin[MRSHook], BaseSensorOperator):
         super().__init__(**kwargs)
         self.cluster_id = cluster_id
         self.target_status = target_status
-        self.deferrable = deferrable
+        self.deferrable = checked_deferrable(deferrable)
         self.region = region
         self.project_id = project_id
         self.huaweicloud_conn_id = huaweicloud_conn_id

@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.bases.sensor import poke_mode_only
-from airflow.sdk.configuration import conf
-from airflow.sdk.exceptions import AirflowException
 
+from airflow_huaweicloud.assets.obs import key_or_asset
 from airflow_huaweicloud.hooks.obs import OBSHook
+from airflow_huaweicloud.operators.base import checked_deferrable
 from airflow_huaweicloud.triggers.obs import OBSKeysUnchangedTrigger, OBSKeyTrigger, keys_unchanged
+from airflow_huaweicloud.version_compat import AirflowException, conf
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Asset, Context
 
 
 def _default_deferrable() -> bool:
@@ -33,7 +34,8 @@ class OBSKeySensor(BaseSensorOperator):
     """Wait for one or more keys to be present in a bucket.
 
     :param bucket_key: the key(s) waited for: relative keys of ``bucket_name``, or full
-        ``obs://bucket/key`` URLs with ``bucket_name`` left out. (templated)
+        ``obs://bucket/key`` URLs with ``bucket_name`` left out, or ``obs://`` assets -- outlets of the
+        task, so that DAGs scheduled on an asset run when its object has arrived. (templated)
     :param bucket_name: the bucket, when the keys are relative. (templated)
     :param wildcard_match: the keys are Unix wildcard patterns (``*``, ``?``, ``[...]``).
     :param use_regex: the keys are regular expressions, matched against whole keys.
@@ -52,7 +54,7 @@ class OBSKeySensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        bucket_key: str | list[str],
+        bucket_key: str | Asset | list[str | Asset],
         bucket_name: str | None = None,
         wildcard_match: bool = False,
         use_regex: bool = False,
@@ -66,13 +68,13 @@ class OBSKeySensor(BaseSensorOperator):
         super().__init__(**kwargs)
         if wildcard_match and use_regex:
             raise ValueError("wildcard_match and use_regex exclude each other")
-        self.bucket_key = bucket_key
+        self.bucket_key = key_or_asset(self, bucket_key)
         self.bucket_name = bucket_name
         self.wildcard_match = wildcard_match
         self.use_regex = use_regex
         self.check_fn = check_fn
         self.metadata_keys = metadata_keys or ["Size", "Key"]
-        self.deferrable = deferrable
+        self.deferrable = checked_deferrable(deferrable)
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self.region = region
 
@@ -191,7 +193,7 @@ class OBSKeysUnchangedSensor(BaseSensorOperator):
         self.min_objects = min_objects
         self.previous_objects: set[str] = set(previous_objects or ())
         self.allow_delete = allow_delete
-        self.deferrable = deferrable
+        self.deferrable = checked_deferrable(deferrable)
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self.region = region
         self.last_activity_time: datetime | None = None

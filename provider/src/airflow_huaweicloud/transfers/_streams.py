@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException
+from airflow_huaweicloud.version_compat import AirflowException
 
 FILE_FORMATS: dict[str, str] = {
     "csv": "text/csv",

@@ -18,9 +18,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from airflow.sdk.exceptions import AirflowException
-
+from airflow_huaweicloud.assets.obs import key_or_asset
 from airflow_huaweicloud.hooks.obs import get_obs_bucket_key
+from airflow_huaweicloud.lineage import query_export_lineage
+from airflow_huaweicloud.links import OBSObjectLink
 from airflow_huaweicloud.operators.obs import _OBSOperator
 from airflow_huaweicloud.transfers._streams import (
     FILE_FORMATS,
@@ -30,13 +31,14 @@ from airflow_huaweicloud.transfers._streams import (
     checked_file_format,
     pyarrow_missing,
 )
+from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk import Asset, Context
 
 PARQUET_BLOCK = 8 * 1024 * 1024  # bytes of CSV parsed into one Parquet row group
 COPY_BLOCK = 1024 * 1024  # bytes of COPY output handed on at once (the server sends a message a row)
-
 
 
 class DWSToOBSOperator(_OBSOperator):
@@ -54,7 +56,8 @@ class DWSToOBSOperator(_OBSOperator):
     An existing key fails the task before the query runs unless ``replace=True``.
 
     :param select_query: the query, or a ``.sql`` file. (templated)
-    :param key: the key, or a full ``obs://bucket/key`` URL with ``bucket_name`` left out. (templated)
+    :param key: the key, or a full ``obs://bucket/key`` URL with ``bucket_name`` left out, or an ``obs://``
+        asset (an outlet of the task). (templated)
     :param bucket_name: the bucket, when ``key`` is relative. (templated)
     :param dws_conn_id: the ``dws`` (or ``postgres``) connection. (templated)
     :param file_format: ``csv``, ``json`` or ``parquet``.
@@ -78,12 +81,13 @@ class DWSToOBSOperator(_OBSOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"select_query": "sql", "parameters": "json"}
     ui_color = "#e4f0e8"
+    operator_extra_links = (OBSObjectLink(),)
 
     def __init__(
         self,
         *,
         select_query: str,
-        key: str,
+        key: str | Asset,
         bucket_name: str | None = None,
         dws_conn_id: str = "dws_default",
         file_format: str = "csv",
@@ -97,7 +101,7 @@ class DWSToOBSOperator(_OBSOperator):
         super().__init__(**kwargs)
         fmt = checked_file_format(file_format)
         self.select_query = select_query
-        self.key = key
+        self.key = key_or_asset(self, key)
         self.bucket_name = bucket_name
         self.dws_conn_id = dws_conn_id
         self.file_format = fmt
@@ -118,6 +122,7 @@ class DWSToOBSOperator(_OBSOperator):
             raise ValueError("key and select_query must not be empty")
         if not self.replace and self.hook.check_for_key(key, bucket):
             raise ValueError(f"The key {key} already exists.")  # before running the query
+        OBSObjectLink.persist(context, self, self.hook.session, bucket=bucket, key=key)
         rows = [0]
         with closing(psycopg_connection(self.dws_conn_id, self.database, self.hook_params)) as connection:
             self._db_connection = connection
@@ -138,6 +143,16 @@ class DWSToOBSOperator(_OBSOperator):
         size = self.hook.last_upload.size if self.hook.last_upload else 0
         self.log.info("Wrote %d rows (%d bytes) to obs://%s/%s", rows[0], size, bucket, key)
         return {"url": f"obs://{bucket}/{key}", "rows": rows[0], "bytes": size}
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The query's tables (``dws://<host>:<port>``, ``<database>.<schema>.<table>``) -> the object."""
+        from airflow_huaweicloud.hooks.dws_sql import dbapi_hook
+
+        bucket, key = get_obs_bucket_key(self.bucket_name, self.key)
+        hook = dbapi_hook(self.dws_conn_id, self.database, self.hook_params)
+        return query_export_lineage(
+            hook, self.select_query, bucket, key, with_parameters=bool(self.parameters)
+        )
 
     # What COPY writes, per format --------------------------------------------------------------------
 

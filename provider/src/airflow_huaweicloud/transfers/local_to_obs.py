@@ -8,11 +8,15 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_huaweicloud.assets.obs import key_or_asset
 from airflow_huaweicloud.hooks.obs import get_obs_bucket_key
+from airflow_huaweicloud.lineage import file_dataset, lineage, obs_dataset
+from airflow_huaweicloud.links import OBSObjectLink
 from airflow_huaweicloud.operators.obs import _OBSOperator
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk import Asset, Context
 
 
 class LocalFilesystemToOBSOperator(_OBSOperator):
@@ -24,8 +28,8 @@ class LocalFilesystemToOBSOperator(_OBSOperator):
     retry sends only the missing parts.
 
     :param filename: the local file. (templated)
-    :param dest_key: the key, or a full ``obs://bucket/key`` URL with ``dest_bucket`` left out.
-        (templated)
+    :param dest_key: the key, or a full ``obs://bucket/key`` URL with ``dest_bucket`` left out, or an
+        ``obs://`` asset (an outlet of the task). (templated)
     :param dest_bucket: the bucket, when ``dest_key`` is relative. (templated)
     :param replace: overwrite an existing object; without it an existing key fails the task.
     :param gzip: compress the file (to a temporary copy) before uploading it.
@@ -39,12 +43,13 @@ class LocalFilesystemToOBSOperator(_OBSOperator):
 
     template_fields: Sequence[str] = ("filename", "dest_key", "dest_bucket", "metadata")
     ui_color = "#e4f0e8"
+    operator_extra_links = (OBSObjectLink(),)
 
     def __init__(
         self,
         *,
         filename: str | os.PathLike[str],
-        dest_key: str,
+        dest_key: str | Asset,
         dest_bucket: str | None = None,
         replace: bool = False,
         gzip: bool = False,
@@ -55,7 +60,7 @@ class LocalFilesystemToOBSOperator(_OBSOperator):
     ):
         super().__init__(**kwargs)
         self.filename = filename
-        self.dest_key = dest_key
+        self.dest_key = key_or_asset(self, dest_key)
         self.dest_bucket = dest_bucket
         self.replace = replace
         self.gzip = gzip
@@ -74,6 +79,7 @@ class LocalFilesystemToOBSOperator(_OBSOperator):
             raise FileNotFoundError(f"filename {filename!r}: no such file")
         if not os.path.isfile(filename):
             raise ValueError(f"filename {filename!r} is not a regular file")
+        OBSObjectLink.persist(context, self, self.hook.session, bucket=bucket, key=key)
         self.hook.load_file(
             filename,
             key,
@@ -85,3 +91,7 @@ class LocalFilesystemToOBSOperator(_OBSOperator):
             resumable=self.resumable,
         )
         return f"obs://{bucket}/{key}"
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        dest = obs_dataset(*get_obs_bucket_key(self.dest_bucket, self.dest_key))
+        return lineage(inputs=[file_dataset(self.filename)], outputs=[dest])

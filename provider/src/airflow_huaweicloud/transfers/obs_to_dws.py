@@ -24,13 +24,15 @@ from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowException
-
 from airflow_huaweicloud.hooks.obs import get_obs_bucket_key
+from airflow_huaweicloud.lineage import OVERWRITE, changed, dbapi_table, lineage, obs_dataset
+from airflow_huaweicloud.links import OBSObjectLink
 from airflow_huaweicloud.operators.obs import _OBSOperator
 from airflow_huaweicloud.transfers._streams import checked_file_format, pyarrow_missing
+from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
 METHODS = ("APPEND", "REPLACE", "UPSERT")
@@ -94,6 +96,7 @@ class OBSToDWSOperator(_OBSOperator):
         "database",
     )
     ui_color = "#e4f0e8"
+    operator_extra_links = (OBSObjectLink(),)
 
     def __init__(
         self,
@@ -143,6 +146,7 @@ class OBSToDWSOperator(_OBSOperator):
         from airflow_huaweicloud.hooks.dws_sql import psycopg_connection
 
         bucket, key = get_obs_bucket_key(self.bucket_name, self.key, "bucket_name", "key")
+        OBSObjectLink.persist(context, self, self.hook.session, bucket=bucket, key=key)
         keys = self._object_keys(bucket, key)
         target = sql.Identifier(self.schema, self.table)
         loaded = 0
@@ -165,6 +169,18 @@ class OBSToDWSOperator(_OBSOperator):
         name = f"{self.schema}.{self.table}"
         self.log.info("Loaded %d rows from %d object(s) into %s (%s)", loaded, len(keys), name, self.method)
         return {"table": name, "rows": loaded, "objects": [f"obs://{bucket}/{k}" for k in keys]}
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The object (or the objects under the prefix) -> the table (``dws://<host>:<port>``,
+        ``<database>.<schema>.<table>``; overwritten with ``REPLACE``)."""
+        from airflow_huaweicloud.hooks.dws_sql import dbapi_hook
+
+        table = dbapi_table(
+            dbapi_hook(self.dws_conn_id, self.database, self.hook_params), self.schema, self.table
+        )
+        if self.method == "REPLACE":
+            table = changed(table, OVERWRITE)
+        return lineage(inputs=[obs_dataset(*get_obs_bucket_key(self.bucket_name, self.key))], outputs=[table])
 
     def _object_keys(self, bucket: str, key: str) -> list[str]:
         """The object ``key``, or else every object under it as a prefix (folder markers left out)."""

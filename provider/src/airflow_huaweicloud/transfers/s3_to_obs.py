@@ -18,11 +18,13 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowException
-
+from airflow_huaweicloud.lineage import lineage, obs_dataset, s3_dataset
+from airflow_huaweicloud.links import OBSObjectLink
 from airflow_huaweicloud.operators.obs import _OBSOperator
+from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
     from huaweicloud_toolkit.obs import TransferConfig
@@ -76,6 +78,7 @@ class S3ToOBSOperator(_OBSOperator):
 
     template_fields: Sequence[str] = ("s3_bucket", "s3_prefix", "dest_bucket", "dest_prefix")
     ui_color = "#e4f0e8"
+    operator_extra_links = (OBSObjectLink(),)
 
     def __init__(
         self,
@@ -123,6 +126,17 @@ class S3ToOBSOperator(_OBSOperator):
             return s3_key
         return self.dest_prefix + s3_key[len(prefix) :]
 
+    @property
+    def _dest_prefix(self) -> str:
+        return self.dest_key_for(self.s3_prefix or "")
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:
+        """The objects under the S3 prefix, and those under the OBS prefix they are copied to."""
+        return lineage(
+            inputs=[s3_dataset(self.s3_bucket, self.s3_prefix)],
+            outputs=[obs_dataset(self.dest_bucket, self._dest_prefix)],
+        )
+
     # Running -----------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> list[str]:
@@ -135,6 +149,9 @@ class S3ToOBSOperator(_OBSOperator):
                 "pip install 'airflow-provider-huaweicloud[amazon]'"
             ) from error
         self._cancel = threading.Event()
+        OBSObjectLink.persist(
+            context, self, self.hook.session, bucket=self.dest_bucket, key=self._dest_prefix
+        )
         s3 = S3Hook(aws_conn_id=self.aws_conn_id, verify=self.verify).get_conn()
         copied: list[str] = []
         differing: list[str] = []

@@ -2,9 +2,10 @@
 
 Works with any ``common.sql`` (DB-API) hook. The result is never held in memory as a whole: rows are
 fetched ``batch_size`` at a time (through a server-side cursor where the driver has one: psycopg 2 and
-3, MySQLdb and PyMySQL), each batch is encoded and handed to the toolkit's streaming multipart upload,
-which holds at most ``max_concurrency`` parts in memory. Parquet is written one row group per batch
-with pyarrow. The drivers, pyarrow and the OBS SDK are imported only when the task runs.
+3, and MySQLdb and PyMySQL, whose ``SSCursor`` no test covers), each batch is encoded and handed to the
+toolkit's streaming multipart upload, which holds at most ``max_concurrency`` parts in memory. Parquet
+is written one row group per batch with pyarrow. The drivers, pyarrow and the OBS SDK are imported only
+when the task runs.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from airflow.sdk.exceptions import AirflowException
-
+from airflow_huaweicloud.assets.obs import key_or_asset
 from airflow_huaweicloud.hooks.obs import get_obs_bucket_key
+from airflow_huaweicloud.lineage import query_export_lineage
+from airflow_huaweicloud.links import OBSObjectLink
 from airflow_huaweicloud.operators.obs import _OBSOperator
 from airflow_huaweicloud.transfers._streams import (
     FILE_FORMATS,
@@ -34,9 +36,11 @@ from airflow_huaweicloud.transfers._streams import (
     checked_file_format,
     pyarrow_missing,
 )
+from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk import Asset, Context
 
 
 class SqlToOBSOperator(_OBSOperator):
@@ -63,8 +67,8 @@ class SqlToOBSOperator(_OBSOperator):
     :param conn_id: the SQL connection (Postgres, MySQL, SQLite, ...: any DB-API hook). (templated)
     :param sql: one query, or a path to a ``.sql`` file. (templated)
     :param parameters: the query's parameters, in the driver's style. (templated)
-    :param dest_key: the key, or a full ``obs://bucket/key`` URL with ``dest_bucket`` left out.
-        (templated)
+    :param dest_key: the key, or a full ``obs://bucket/key`` URL with ``dest_bucket`` left out, or an
+        ``obs://`` asset (an outlet of the task). (templated)
     :param dest_bucket: the bucket, when ``dest_key`` is relative. (templated)
     :param file_format: ``csv``, ``json`` or ``parquet``.
     :param replace: overwrite an existing object.
@@ -80,13 +84,14 @@ class SqlToOBSOperator(_OBSOperator):
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "parameters": "json"}
     ui_color = "#e4f0e8"
+    operator_extra_links = (OBSObjectLink(),)
 
     def __init__(
         self,
         *,
         conn_id: str,
         sql: str,
-        dest_key: str,
+        dest_key: str | Asset,
         dest_bucket: str | None = None,
         parameters: Mapping[str, Any] | Sequence[Any] | None = None,
         file_format: str = "csv",
@@ -108,7 +113,7 @@ class SqlToOBSOperator(_OBSOperator):
         self.conn_id = conn_id
         self.sql = sql
         self.parameters = parameters
-        self.dest_key = dest_key
+        self.dest_key = key_or_asset(self, dest_key)
         self.dest_bucket = dest_bucket
         self.file_format = fmt
         self.replace = replace
@@ -132,6 +137,7 @@ class SqlToOBSOperator(_OBSOperator):
             raise ValueError("conn_id is required")
         if not self.replace and self.hook.check_for_key(key, bucket):
             raise ValueError(f"The key {key} already exists.")  # before running the query
+        OBSObjectLink.persist(context, self, self.hook.session, bucket=bucket, key=key)
         encoder = _ENCODERS[self.file_format](self)
         sql_hook = self._sql_hook()
         self._cancel = threading.Event()
@@ -168,8 +174,15 @@ class SqlToOBSOperator(_OBSOperator):
         )
         return {"url": f"obs://{bucket}/{key}", "rows": counter[0]}
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
+        """The query's tables (by OpenLineage's SQL parser, with the connection's naming) -> the object."""
+        bucket, key = get_obs_bucket_key(self.dest_bucket, self.dest_key)
+        return query_export_lineage(
+            self._sql_hook(), self.sql, bucket, key, with_parameters=self.parameters is not None
+        )
+
     def _sql_hook(self) -> Any:
-        from airflow.sdk import BaseHook
+        from airflow_huaweicloud.version_compat import BaseHook
 
         try:
             from airflow.providers.common.sql.hooks.sql import DbApiHook

@@ -1,7 +1,8 @@
 """What the data-platform triggers (DLI, DWS, MRS) share.
 
 * :func:`connection_session`: a toolkit session from the connection read with ``await
-  BaseHook.aget_connection`` (a synchronous read inside the triggerer's event loop fails on Airflow 3.0).
+  aget_connection`` (``BaseHook.aget_connection``: a synchronous read inside the triggerer's event loop
+  fails on Airflow 3.0).
 * :class:`ResourceStateTrigger`: fire when one resource reaches a final state of a toolkit waiter. The
   SDKs are synchronous, so every poll runs in a worker thread (``asyncio.to_thread``) and the event loop
   never blocks; the trigger ends on its ``timeout``.
@@ -14,10 +15,10 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from airflow.sdk import BaseHook
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook, session_from_connection
+from airflow_huaweicloud.version_compat import aget_connection
 from huaweicloud_toolkit.waiters import Outcome, Status, Waiter
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ async def connection_session(
     huaweicloud_conn_id: str | None, region: str | None = None, project_id: str | None = None
 ) -> Session:
     """A session from the ``huaweicloud`` connection, read with the triggerer's async API."""
-    connection = await BaseHook.aget_connection(huaweicloud_conn_id) if huaweicloud_conn_id else None
+    connection = await aget_connection(huaweicloud_conn_id) if huaweicloud_conn_id else None
     return session_from_connection(
         connection, region=region, project_id=project_id, source=f"connection {huaweicloud_conn_id!r}"
     )

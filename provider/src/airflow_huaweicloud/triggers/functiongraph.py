@@ -17,7 +17,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_huaweicloud.hooks.functiongraph import FunctionGraphHook
-from huaweicloud_toolkit.functiongraph import FINAL_STATUSES
+from huaweicloud_toolkit.errors import HuaweiCloudError
+from huaweicloud_toolkit.functiongraph import FINAL_STATUSES, is_passing_outage
 
 
 class FunctionGraphInvocationTrigger(BaseTrigger):
@@ -25,7 +26,10 @@ class FunctionGraphInvocationTrigger(BaseTrigger):
 
     Events: ``{"status": "success", "record": {...}}`` when it ended ``SUCCESS``; ``{"status": "error",
     "record": {...} | None, "message": ...}`` when it ended ``FAIL`` or ``DISCARD``, FunctionGraph never
-    listed it, or a request failed. ``record`` is :meth:`FunctionGraphHook.get_async_invocation`'s.
+    listed it, or a request failed for good. ``record`` is :meth:`FunctionGraphHook.get_async_invocation`'s.
+    A poll that fails in a way that may pass (FunctionGraph or the network out for a while) is followed by
+    the next one (see :func:`huaweicloud_toolkit.functiongraph.is_passing_outage`): the invocation is
+    queued whatever happens to the trigger, and a task failed here would invoke the function again on retry.
 
     :param submitted_at: when the invocation was submitted (ISO 8601), to find its record.
     :param not_found_grace: seconds to wait for FunctionGraph to list the invocation at all.
@@ -74,10 +78,18 @@ class FunctionGraphInvocationTrigger(BaseTrigger):
         return self.hook.get_async_invocation(self.function_urn, self.request_id, since)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        started = time.monotonic()
+        started = answered = time.monotonic()
         try:
             while True:
-                record = await asyncio.to_thread(self.poll)
+                try:
+                    record = await asyncio.to_thread(self.poll)
+                except HuaweiCloudError as error:
+                    if not is_passing_outage(error, answered):
+                        raise
+                    self.log.warning("Invocation %s: %s; polling on", self.request_id, error)
+                    await asyncio.sleep(self.poll_interval)
+                    continue
+                answered = time.monotonic()
                 if record is not None and record["status"] in FINAL_STATUSES:
                     if record["status"] == "SUCCESS":
                         yield TriggerEvent({"status": "success", "record": record})

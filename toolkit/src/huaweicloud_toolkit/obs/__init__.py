@@ -1,12 +1,16 @@
-"""OBS logic that is more than one SDK call: ``obs://`` URLs, the lazy listing pager, object metadata,
-batched deletes, the parallel multipart transfer engine and presigned URLs. No Airflow here."""
+"""OBS logic that is more than one SDK call: ``obs://`` URLs, the lazy listing pagers (objects,
+versions, uploads), object metadata, batched deletes, the parallel multipart transfer engine, copies of
+any size, presigned URLs and POST forms. No Airflow here."""
 
+from huaweicloud_toolkit.obs.copy import CopyResult, copy_object
 from huaweicloud_toolkit.obs.listing import (
     PAGE_SIZE,
     ListingPage,
     MultipartUploadSummary,
     ObjectSummary,
+    ObjectVersionSummary,
     iter_multipart_uploads,
+    iter_object_versions,
     iter_objects,
     iter_pages,
     iter_prefixes,
@@ -20,9 +24,10 @@ from huaweicloud_toolkit.obs.objects import (
     abort_multipart_uploads,
     delete_objects,
     delete_prefix,
+    delete_versions,
     head_object,
 )
-from huaweicloud_toolkit.obs.presign import presigned_url
+from huaweicloud_toolkit.obs.presign import presigned_post, presigned_url
 from huaweicloud_toolkit.obs.transfer import (
     DEFAULT_CONFIG,
     MIN_PART_SIZE,
@@ -43,6 +48,7 @@ __all__ = [
     "DELETE_BATCH",
     "MIN_PART_SIZE",
     "PAGE_SIZE",
+    "CopyResult",
     "DeleteError",
     "DeleteReport",
     "DownloadResult",
@@ -50,17 +56,21 @@ __all__ = [
     "MultipartUploadSummary",
     "ObjectMetadata",
     "ObjectSummary",
+    "ObjectVersionSummary",
     "TransferCancelled",
     "TransferConfig",
     "UploadResult",
     "abort_multipart_uploads",
     "checkpoint_path_for",
+    "copy_object",
     "delete_objects",
     "delete_prefix",
+    "delete_versions",
     "download_file",
     "head_object",
     "is_obs_url",
     "iter_multipart_uploads",
+    "iter_object_versions",
     "iter_objects",
     "iter_pages",
     "iter_prefixes",
@@ -68,6 +78,7 @@ __all__ = [
     "obs_url",
     "parse_obs_time",
     "parse_obs_url",
+    "presigned_post",
     "presigned_url",
     "upload_file",
     "upload_fileobj",

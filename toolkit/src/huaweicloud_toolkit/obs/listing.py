@@ -1,4 +1,5 @@
-"""The lazy listing pager: one ``listObjects`` request per page, fetched as the caller consumes it.
+"""The lazy listing pagers: one request per page (``listObjects``, ``listVersions``,
+``listMultipartUploads``), fetched as the caller consumes it.
 
 Nothing here holds more than one page (at most 1,000 entries): a listing of millions of keys streams.
 """
@@ -6,16 +7,18 @@ Nothing here holds more than one page (at most 1,000 entries): a listing of mill
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from huaweicloud_toolkit.errors import ConfigurationError, HuaweiCloudError
 from huaweicloud_toolkit.session import Session
 
 PAGE_SIZE = 1000  # the most OBS returns per listing request
+
+T = TypeVar("T")
 
 _TIME_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ")
 
@@ -84,6 +87,13 @@ def _summary(item: Any) -> ObjectSummary:
     )
 
 
+def _check_page_size(page_size: int) -> None:
+    if not 1 <= page_size <= PAGE_SIZE:
+        raise ConfigurationError(
+            f"page_size must be between 1 and {PAGE_SIZE}, not {page_size}", field="page_size"
+        )
+
+
 def iter_pages(
     session: Session,
     bucket: str,
@@ -100,10 +110,7 @@ def iter_pages(
     :param start_after: list only keys (and prefixes) after this one (the OBS ``marker``).
     :param page_size: entries per request, 1 to 1,000.
     """
-    if not 1 <= page_size <= PAGE_SIZE:
-        raise ConfigurationError(
-            f"page_size must be between 1 and {PAGE_SIZE}, not {page_size}", field="page_size"
-        )
+    _check_page_size(page_size)
     client = session.obs_client()
     marker = start_after or None
     while True:
@@ -170,6 +177,104 @@ def iter_prefixes(
         yield from page.prefixes
 
 
+# Listings paged by two markers: a key, and a version id or an upload id within that key ---------------
+
+Markers = tuple[str | None, str | None]
+
+
+def _marker_pages(
+    fetch: Callable[[Markers], tuple[list[T], Markers | None]], *, bucket: str, operation: str
+) -> Iterator[T]:
+    """The items of a listing paged by (key marker, second marker), a page at a time: ``fetch(markers)``
+    answers a page and the markers of the next one (None after the last page)."""
+    markers: Markers = (None, None)
+    while True:
+        items, following = fetch(markers)
+        yield from items
+        if following is None:
+            return
+        if not following[0] or following == markers:
+            raise HuaweiCloudError(
+                f"the listing of bucket {bucket!r} is truncated but does not advance past {markers}",
+                service="obs",
+                operation=operation,
+            )
+        markers = following
+
+
+@dataclass(frozen=True)
+class ObjectVersionSummary:
+    """One entry of a version listing: a version of an object, or a delete marker."""
+
+    key: str
+    version_id: str
+    is_latest: bool
+    last_modified: datetime | None
+    is_delete_marker: bool = False
+    size: int = 0
+    etag: str = ""
+    storage_class: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry under the names of the Amazon S3 ``ListObjectVersions`` answer."""
+        entry: dict[str, Any] = {
+            "Key": self.key,
+            "VersionId": self.version_id,
+            "IsLatest": self.is_latest,
+            "LastModified": self.last_modified,
+        }
+        if not self.is_delete_marker:
+            entry.update(Size=self.size, ETag=self.etag, StorageClass=self.storage_class)
+        return entry
+
+
+def iter_object_versions(
+    session: Session, bucket: str, prefix: str = "", *, page_size: int = PAGE_SIZE
+) -> Iterator[ObjectVersionSummary]:
+    """Every version and delete marker under ``prefix``, lazily, in key order. (Within a key the order
+    OBS gives is not kept: the SDK parses versions and delete markers into two lists.)"""
+    from obs import Versions
+
+    _check_page_size(page_size)
+    client = session.obs_client()
+
+    def fetch(markers: Markers) -> tuple[list[ObjectVersionSummary], Markers | None]:
+        request = Versions(
+            prefix=prefix or None, key_marker=markers[0], version_id_marker=markers[1], max_keys=page_size
+        )
+        body: Any = session.call_obs(
+            functools.partial(client.listVersions, bucket, request), operation="listVersions"
+        ).body
+        entries = [
+            ObjectVersionSummary(
+                key=item.key,
+                version_id=item.versionId,
+                is_latest=bool(item.isLatest),
+                last_modified=parse_obs_time(item.lastModified),
+                size=int(item.size or 0),
+                etag=(item.etag or "").strip('"'),
+                storage_class=item.storageClass or None,
+            )
+            for item in body.versions or []
+        ] + [
+            ObjectVersionSummary(
+                key=item.key,
+                version_id=item.versionId,
+                is_latest=bool(item.isLatest),
+                last_modified=parse_obs_time(item.lastModified),
+                is_delete_marker=True,
+            )
+            for item in body.markers or []
+        ]
+        entries.sort(key=lambda entry: entry.key)
+        head = body.head
+        if not head.isTruncated:
+            return entries, None
+        return entries, (head.nextKeyMarker, head.nextVersionIdMarker)
+
+    return _marker_pages(fetch, bucket=bucket, operation="listVersions")
+
+
 @dataclass(frozen=True)
 class MultipartUploadSummary:
     key: str
@@ -183,23 +288,20 @@ def iter_multipart_uploads(
     """Multipart uploads started and neither completed nor aborted, lazily."""
     from obs import ListMultipartUploadsRequest
 
+    _check_page_size(page_size)
     client = session.obs_client()
-    key_marker: str | None = None
-    upload_marker: str | None = None
-    while True:
+
+    def fetch(markers: Markers) -> tuple[list[MultipartUploadSummary], Markers | None]:
         request = ListMultipartUploadsRequest(
-            prefix=prefix or None,
-            key_marker=key_marker,
-            upload_id_marker=upload_marker,
-            max_uploads=page_size,
+            prefix=prefix or None, key_marker=markers[0], upload_id_marker=markers[1], max_uploads=page_size
         )
         body: Any = session.call_obs(
             functools.partial(client.listMultipartUploads, bucket, request), operation="listMultipartUploads"
         ).body
         uploads = body.upload or []
-        for upload in uploads:
-            yield MultipartUploadSummary(upload.key, upload.uploadId, parse_obs_time(upload.initiated))
+        found = [MultipartUploadSummary(u.key, u.uploadId, parse_obs_time(u.initiated)) for u in uploads]
         if not body.isTruncated or not uploads:
-            return
-        key_marker = body.nextKeyMarker or uploads[-1].key
-        upload_marker = body.nextUploadIdMarker or uploads[-1].uploadId
+            return found, None
+        return found, (body.nextKeyMarker or uploads[-1].key, body.nextUploadIdMarker or uploads[-1].uploadId)
+
+    return _marker_pages(fetch, bucket=bucket, operation="listMultipartUploads")

@@ -12,7 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from huaweicloud_toolkit.errors import ConfigurationError, HuaweiCloudError
-from huaweicloud_toolkit.obs.listing import iter_multipart_uploads, iter_objects, parse_obs_time
+from huaweicloud_toolkit.obs.listing import (
+    iter_multipart_uploads,
+    iter_object_versions,
+    iter_objects,
+    parse_obs_time,
+)
 from huaweicloud_toolkit.session import Session
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,12 @@ _SYSTEM_HEADERS = frozenset({
     "server-side-encryption-kms-key-id", "storage-class", "tagging-count", "transfer-encoding",
     "version-id", "website-redirect-location",
 })  # fmt: skip
+# The standard headers stored with an object and served with it, which a copy keeps (names as the SDK
+# gives them: lower case, prefix stripped).
+_CONTENT_HEADERS = (
+    "cache-control", "content-disposition", "content-encoding", "content-language", "expires",
+    "website-redirect-location",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,9 @@ class ObjectMetadata:
     storage_class: str | None = None
     version_id: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)  # the user's x-obs-meta-* values
+    # Cache-Control, Content-Disposition, Content-Encoding, Content-Language, Expires and the website
+    # redirect location, when the object has them (lower-case names).
+    content_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_multipart(self) -> bool:
@@ -86,6 +100,7 @@ def metadata_from_result(bucket: str, key: str, result: Any) -> ObjectMetadata:
         storage_class=getattr(body, "storageClass", None) or headers.get("storage-class"),
         version_id=getattr(body, "versionId", None) or headers.get("version-id"),
         metadata={name: value for name, value in headers.items() if name not in _SYSTEM_HEADERS},
+        content_headers={name: headers[name] for name in _CONTENT_HEADERS if name in headers},
     )
 
 
@@ -183,6 +198,23 @@ def delete_prefix(session: Session, bucket: str, prefix: str) -> DeleteReport:
     """Delete every object under ``prefix`` (every object when it is empty), listing and deleting a
     page at a time."""
     return delete_objects(session, bucket, (summary.key for summary in iter_objects(session, bucket, prefix)))
+
+
+def delete_versions(session: Session, bucket: str, prefix: str = "") -> DeleteReport:
+    """Delete every version and delete marker under ``prefix`` for good, a page at a time. Each round
+    lists from the start again: what it deleted is gone, and a version-id marker naming a deleted version
+    is no place to go on from. Stops at the first round in which OBS refused keys."""
+    report = DeleteReport()
+    while True:
+        page = list(itertools.islice(iter_object_versions(session, bucket, prefix), DELETE_BATCH))
+        if not page:
+            return report
+        done = delete_objects(session, bucket, [(entry.key, entry.version_id) for entry in page])
+        report.deleted += done.deleted
+        report.requests += done.requests
+        report.errors.extend(done.errors)
+        if done.errors:
+            return report
 
 
 def abort_multipart_uploads(session: Session, bucket: str, prefix: str = "") -> int:

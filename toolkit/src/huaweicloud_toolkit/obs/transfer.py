@@ -84,8 +84,10 @@ class TransferConfig:
     """How transfers are cut and run.
 
     :param multipart_threshold: objects at least this long go as multipart uploads / ranged downloads.
-    :param part_size: bytes per part (100 KiB to 5 GiB); grown for files that would need more than
-        10,000 parts.
+    :param multipart_copy_threshold: objects longer than this are copied in parts (``UploadPartCopy``);
+        at most 5 GiB, the most one ``CopyObject`` request copies.
+    :param part_size: bytes per part (100 KiB to 5 GiB), of uploads and copies; grown for objects that
+        would need more than 10,000 parts.
     :param max_concurrency: parts in flight at once, and threads of the pool.
     :param chunk_size: bytes read from a download response at a time.
     :param checksum: check the MD5 of every upload and part (Content-MD5, or the ETag OBS answers for
@@ -94,6 +96,7 @@ class TransferConfig:
     """
 
     multipart_threshold: int = 16 * MiB
+    multipart_copy_threshold: int = MAX_PART_SIZE
     part_size: int = 8 * MiB
     max_concurrency: int = 10  # as s3transfer: enough parts in flight to hide each one's latency
     chunk_size: int = 1 * MiB
@@ -107,6 +110,12 @@ class TransferConfig:
             )
         if self.multipart_threshold < 1:
             raise ConfigurationError("multipart_threshold must be positive", field="multipart_threshold")
+        if not 0 <= self.multipart_copy_threshold <= MAX_PART_SIZE:
+            raise ConfigurationError(
+                f"multipart_copy_threshold must be between 0 and {MAX_PART_SIZE} bytes (one CopyObject "
+                f"copies at most that), not {self.multipart_copy_threshold}",
+                field="multipart_copy_threshold",
+            )
         if self.max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be at least 1", field="max_concurrency")
         if self.chunk_size < 1:
@@ -335,6 +344,7 @@ class _Multipart:
         metadata: Mapping[str, str] | None,
         content_type: str | None,
         on_part: PartCallback | None,
+        headers: Mapping[str, str] | None = None,
     ):
         self.session = session
         self.client = session.obs_client()
@@ -343,8 +353,10 @@ class _Multipart:
         self.config = config
         self.metadata = dict(metadata or {})
         self.content_type = content_type
+        self.headers = dict(headers or {})  # more headers of the object (esdk-obs extension headers)
         self.on_part = on_part
         self.upload_id = ""
+        self.version_id: str | None = None  # the object's, once completed in a versioned bucket
         self.etags: dict[int, str] = {}
         self.checkpoint: _Checkpoint | None = None
         self.sent = 0
@@ -361,6 +373,7 @@ class _Multipart:
             self.key,
             metadata=self.metadata or None,
             contentType=self.content_type,
+            extensionHeaders=self.headers or None,
         )
         upload_id = getattr(result.body, "uploadId", None)
         if not upload_id:
@@ -495,8 +508,10 @@ class _Multipart:
             if error.code == "NoSuchUpload":
                 existing = head_object(self.session, self.bucket, self.key)
                 if existing is not None and existing.etag == expected:
+                    self.version_id = existing.version_id
                     return expected
             raise
+        self.version_id = getattr(result.body, "versionId", None)
         return _etag(result) or expected
 
     def abort(self) -> None:

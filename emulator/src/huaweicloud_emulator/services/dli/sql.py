@@ -21,11 +21,15 @@ Routes and shapes follow ``huaweicloudsdkdli`` v1 (``_<op>_http_info`` and the m
 A failed job's ``message`` is ``"<code>: <what Spark or DuckDB said>"`` (``DLI.0005`` for analysis errors
 such as an unknown table, ``DLI.0002`` for a missing OBS path). Jobs are durable records; one that was
 running when the emulator stopped is FAILED at the next start (its outputs were never published).
+
+For other services: ``DliSqlService.run_statement(project_id, sql, database, queue)`` runs one statement
+as a job and awaits its end (a DataArts Factory DLI SQL node); cancelling it cancels the job.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -229,6 +233,35 @@ class DliSqlService(RestService):
         if not isinstance(database, str) or not isinstance(queue, str):
             raise invalid("currentdb and queue_name must be strings")
         conf, tags = string_list(body, "conf", invalid), parse_tags(body)
+        job_id, statement, execution = await self._submit(
+            project_id, sql, database, queue, body.get("engine_type") or "spark", conf, tags
+        )
+        if statement.synchronous:
+            return await self._run_synchronously(job_id, execution)
+        self._executions[job_id] = execution
+        run_in_background(self._tasks, job_id, self._run(job_id, execution))
+        return Response.json(
+            {
+                "is_success": True,
+                "message": "",
+                "job_id": job_id,
+                "job_type": statement.job_type,
+                "job_mode": "async",
+            }
+        )
+
+    async def _submit(
+        self,
+        project_id: str,
+        sql: str,
+        database: str,
+        queue: str,
+        engine_type: str = "spark",
+        conf: list[str] | None = None,
+        tags: list[dict[str, str]] | None = None,
+    ) -> tuple[str, Statement, Execution]:
+        """Check the queue, parse the statement (a syntax error raises the 400) and record the job,
+        LAUNCHING: its id, its statement and what runs it."""
         await asyncio.to_thread(require_queue, self._storage.meta, project_id, queue)
         try:
             statement = spark_sql.parse(sql)
@@ -243,28 +276,36 @@ class DliSqlService(RestService):
             "database_name": database.lower(),
             "job_type": statement.job_type,
             "job_mode": "sync" if statement.synchronous else "async",
-            "engine_type": body.get("engine_type") or "spark",
+            "engine_type": engine_type,
             "status": "LAUNCHING",
             "owner": self._account.domain_name,
             "create_time": now_ms(),
-            "conf": json.dumps(conf),
-            "tags": json.dumps(tags),
+            "conf": json.dumps(conf or []),
+            "tags": json.dumps(tags or []),
         }
         await asyncio.to_thread(self.state.insert, job)
-        execution = self._execution(job_id, project_id, statement, database.lower())
+        return job_id, statement, self._execution(job_id, project_id, statement, database.lower())
+
+    async def run_statement(
+        self, project_id: str, sql: str, database: str = spark_sql.DEFAULT_DATABASE, queue: str = "default"
+    ) -> dict[str, Any]:
+        """Run one statement as ``submit-job`` would and await its end; the job as ``ShowSqlJobStatus``
+        answers it (``job_id``, ``status`` FINISHED or FAILED, ``message``, ``result_count``). Raises
+        ApiError as ``submit-job`` does (no such queue, a syntax error); cancelling the wait cancels the
+        job. For the services that run DLI SQL themselves (a DataArts Factory DLI SQL node)."""
+        job_id, statement, execution = await self._submit(project_id, sql, database, queue)
         if statement.synchronous:
-            return await self._run_synchronously(job_id, execution)
-        self._executions[job_id] = execution
-        run_in_background(self._tasks, job_id, self._run(job_id, execution))
-        return Response.json(
-            {
-                "is_success": True,
-                "message": "",
-                "job_id": job_id,
-                "job_type": statement.job_type,
-                "job_mode": "async",
-            }
-        )
+            with contextlib.suppress(ApiError):  # the job is FAILED: its message says why
+                await self._run_synchronously(job_id, execution)
+        else:
+            self._executions[job_id] = execution
+            run_in_background(self._tasks, job_id, self._run(job_id, execution))
+            try:
+                await asyncio.wait([self._tasks[job_id]])
+            except asyncio.CancelledError:
+                await self._cancel(job_id)
+                raise
+        return _status_document(await asyncio.to_thread(self.state.job, project_id, job_id))
 
     def _execution(self, job_id: str, project_id: str, statement: Statement, database: str) -> Execution:
         return Execution(
@@ -562,6 +603,12 @@ class DliSqlService(RestService):
                 "DLI.0999",
                 f"The job {job_id} has already ended ({row['status']}): it cannot be cancelled.",
             )
+        if not await self._cancel(job_id):
+            raise ApiError(400, "DLI.0999", f"The job {job_id} has already ended: it cannot be cancelled.")
+        return Response.json({"is_success": True, "message": ""})
+
+    async def _cancel(self, job_id: str) -> bool:
+        """CANCELLED, its query interrupted, if it had not ended; whether it had not."""
         cancelled = await asyncio.to_thread(
             self.state.update,
             job_id,
@@ -573,9 +620,7 @@ class DliSqlService(RestService):
         execution = self._executions.get(job_id)
         if execution is not None:
             execution.cancel()
-        if not cancelled:
-            raise ApiError(400, "DLI.0999", f"The job {job_id} has already ended: it cannot be cancelled.")
-        return Response.json({"is_success": True, "message": ""})
+        return cancelled
 
     # The catalog -------------------------------------------------------------------------------
 
