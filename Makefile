@@ -9,7 +9,7 @@ export UV_LINK_MODE ?= copy
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help env lint typecheck test test-fast demo up bench bench-quick bench-dli bench-dws clean system-packages bench-cli soak
+.PHONY: help env lint typecheck test test-fast demo up bench bench-quick bench-dli bench-dws clean system-packages bench-cli soak test-arm64
 
 help:
 	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-dws - OBS <-> DWS transfers vs psql \\copy on local disk (ARGS=--quick: 200k rows)"
 	@echo "make bench-cli - hwcloud obs cp vs aws s3 cp (awscli) on the emulator (ARGS=--quick: 128 MiB)"
 	@echo "make soak   - 30 minutes of mixed OBS traffic from 16 clients: no error, flat memory, no leak (ARGS=--minutes 1)"
+	@echo "make test-arm64 - smoke tests on an emulated arm64 (Kunpeng) Debian root; needs root, cached in /var/cache (docs/arm64.md)"
 	@echo "make env    - only create the environment (.venv)"
 
 $(CURDIR)/.tools/bin/uv:
@@ -85,6 +86,10 @@ bench-dws: env
 # The OBS soak of issue 21 (bench/README.md): 30 minutes by default, not part of `make test`.
 soak: env
 	$(RUN) python -m bench.soak $(ARGS)
+
+# Kunpeng (issue 22): a smoke subset in an arm64 Debian root under qemu user-mode emulation; not in `make test`.
+test-arm64: | $(UV)
+	UV="$(UV)" scripts/test_arm64.sh
 
 # hwcloud obs cp beside aws s3 cp (awscli, installed into a throwaway venv at bench time; ~10 minutes).
 bench-cli: env
