@@ -111,7 +111,8 @@ class DWSToOBSOperator(_OBSOperator):
         self.csv_header = csv_header
         self.hook_params = dict(hook_params or {})
         self._db_connection: Any = None
-        self._cancel = threading.Event()
+        # Made when the task runs: a lock would not survive the deep copy Airflow 3.0 makes of a DAG.
+        self._cancel: threading.Event | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_huaweicloud.hooks.dws_sql import psycopg_connection
@@ -123,6 +124,7 @@ class DWSToOBSOperator(_OBSOperator):
         if not self.replace and self.hook.check_for_key(key, bucket):
             raise ValueError(f"The key {key} already exists.")  # before running the query
         OBSObjectLink.persist(context, self, self.hook.session, bucket=bucket, key=key)
+        self._cancel = threading.Event()
         rows = [0]
         with closing(psycopg_connection(self.dws_conn_id, self.database, self.hook_params)) as connection:
             self._db_connection = connection
@@ -188,7 +190,7 @@ class DWSToOBSOperator(_OBSOperator):
             for chunk in copy:
                 block += chunk
                 if len(block) >= COPY_BLOCK:
-                    if self._cancel.is_set():
+                    if self._cancel is not None and self._cancel.is_set():
                         raise AirflowException("DWSToOBSOperator was killed: the unload stopped")
                     yield bytes(block)
                     block.clear()
@@ -209,7 +211,8 @@ class DWSToOBSOperator(_OBSOperator):
         return description
 
     def on_kill(self) -> None:
-        self._cancel.set()
+        if self._cancel is not None:
+            self._cancel.set()
         connection = self._db_connection
         if connection is not None:
             try:
