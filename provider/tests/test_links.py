@@ -26,10 +26,11 @@ URN = f"urn:smn:{REGION}:0123456789abcdef:orders"
 
 
 def link_classes() -> list[type[links.HuaweiCloudConsoleLink]]:
+    """The concrete links: those with an XCom key (the base classes only declare one)."""
     return [
         cls
         for _, cls in inspect.getmembers(links, inspect.isclass)
-        if issubclass(cls, links.HuaweiCloudConsoleLink) and cls is not links.HuaweiCloudConsoleLink
+        if issubclass(cls, links.HuaweiCloudConsoleLink) and hasattr(cls, "key")
     ]
 
 

@@ -52,7 +52,8 @@ class HuaweiCloudConsoleLink(BaseOperatorLink):
     service: ClassVar[str]  # the endpoint that tells the cloud from the emulator
 
     def cloud_url(self, region: str, ids: dict[str, Any]) -> str:
-        raise NotImplementedError
+        """The service's console in the region; links to a page inside it override this."""
+        return _cloud(self.service, region)
 
     def emulator_url(self, console: str, region: str, ids: dict[str, Any]) -> str:
         raise NotImplementedError
@@ -117,9 +118,6 @@ class DLISqlJobLink(HuaweiCloudConsoleLink):
     key = "huaweicloud_dli_sql_job"
     service = "dli"
 
-    def cloud_url(self, region: str, ids: dict[str, Any]) -> str:
-        return _cloud("dli", region)
-
     def emulator_url(self, console: str, region: str, ids: dict[str, Any]) -> str:
         return f"{console}/dli/sql/{_segment(ids['project_id'])}/{_segment(ids['job_id'])}"
 
@@ -134,32 +132,24 @@ class DLISparkJobLink(DLISqlJobLink):
         return f"{console}/dli/batches/{_segment(ids['project_id'])}/{_segment(ids['batch_id'])}"
 
 
-class DWSClusterLink(HuaweiCloudConsoleLink):
-    """The DWS console of the region (on the emulator: its clusters)."""
+class RegionConsoleLink(HuaweiCloudConsoleLink):
+    """The service's console of the region (on the emulator: the service's page of the region's
+    resources, e.g. the clusters and their latest jobs)."""
 
+    def emulator_url(self, console: str, region: str, ids: dict[str, Any]) -> str:
+        return f"{console}/{self.service}?{urlencode({'project': region})}"
+
+
+class DWSClusterLink(RegionConsoleLink):
     name = "DWS Cluster"
     key = "huaweicloud_dws_cluster"
     service = "dws"
 
-    def cloud_url(self, region: str, ids: dict[str, Any]) -> str:
-        return _cloud("dws", region)
 
-    def emulator_url(self, console: str, region: str, ids: dict[str, Any]) -> str:
-        return f"{console}/dws?{urlencode({'project': region})}"
-
-
-class MRSClusterLink(DWSClusterLink):
-    """The MRS console of the region (on the emulator: its clusters and their latest jobs)."""
-
+class MRSClusterLink(RegionConsoleLink):
     name = "MRS Cluster"
     key = "huaweicloud_mrs_cluster"
     service = "mrs"
-
-    def cloud_url(self, region: str, ids: dict[str, Any]) -> str:
-        return _cloud("mrs", region)
-
-    def emulator_url(self, console: str, region: str, ids: dict[str, Any]) -> str:
-        return f"{console}/mrs?{urlencode({'project': region})}"
 
 
 class FunctionGraphFunctionLink(HuaweiCloudConsoleLink):

@@ -1,9 +1,10 @@
-"""What the data-platform operators and sensors (DLI, DWS, MRS) share: the default of their ``deferrable``
-parameter, the checks of ``deferrable`` and ``poll_interval``, and the connection settings from which a
-task builds its service hook and its triggers."""
+"""What the data-platform operators and sensors (DLI, DWS, MRS, CDM, DataArts, ModelArts) share: the
+default of their ``deferrable`` parameter, the checks of ``deferrable`` and ``poll_interval``, and the
+connection settings from which a task builds its service hook, its triggers and its wait timeout."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -43,6 +44,12 @@ class ServiceHookMixin(Generic[HookT]):
     huaweicloud_conn_id: str | None
     region: str | None
     project_id: str | None
+    execution_timeout: timedelta | None
+
+    @property
+    def _wait_timeout(self) -> float | None:
+        """How long a wait for the outcome may take, in seconds: the task's ``execution_timeout``."""
+        return self.execution_timeout.total_seconds() if self.execution_timeout else None
 
     @cached_property
     def hook(self) -> HookT:

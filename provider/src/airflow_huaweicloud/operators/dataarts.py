@@ -21,7 +21,12 @@ from airflow.sdk import BaseOperator
 
 from airflow_huaweicloud.hooks.dataarts import DataArtsHook
 from airflow_huaweicloud.lineage import ExternalJobLineageMixin
-from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from airflow_huaweicloud.operators.base import (
+    ServiceHookMixin,
+    checked_deferrable,
+    checked_poll_interval,
+    default_deferrable,
+)
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.waiters import ResourceFailedError, WaiterTimeoutError
 
@@ -70,16 +75,12 @@ class DataArtsRunJobOperator(ExternalJobLineageMixin, ServiceHookMixin[DataArtsH
         self.workspace = workspace
         self.job_params = job_params
         self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        self.deferrable = checked_deferrable(deferrable)
+        self.poll_interval = checked_poll_interval(poll_interval)
         self.project_id = project_id
         self.region = region
         self.huaweicloud_conn_id = huaweicloud_conn_id
         self._waiting_for: int | None = None  # the instance execute() waits for, for on_kill
-
-    @property
-    def _wait_timeout(self) -> float | None:
-        return self.execution_timeout.total_seconds() if self.execution_timeout else None
 
     def execute(self, context: Context) -> int:
         instance_id = self.hook.run_job(self.job_name, self.job_params, self.workspace or None)

@@ -74,10 +74,6 @@ class DLIBaseOperator(ServiceHookMixin[DLIHook], BaseOperator):
     def _trigger_settings(self, poll_interval: float) -> dict[str, Any]:
         return {"poll_interval": poll_interval, "timeout": self._wait_timeout, **self.connection_settings()}
 
-    @property
-    def _wait_timeout(self) -> float | None:
-        return self.execution_timeout.total_seconds() if self.execution_timeout else None
-
 
 def _failed(error: ResourceFailedError | WaiterTimeoutError) -> AirflowException:
     return AirflowException(error.message)

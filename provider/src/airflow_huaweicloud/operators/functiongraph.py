@@ -14,17 +14,13 @@ from airflow.sdk import BaseOperator
 from airflow_huaweicloud.hooks.functiongraph import FunctionGraphFunctionError, FunctionGraphHook
 from airflow_huaweicloud.lineage import ExternalJobLineageMixin
 from airflow_huaweicloud.links import FunctionGraphFunctionLink
-from airflow_huaweicloud.operators.base import checked_deferrable, checked_poll_interval
-from airflow_huaweicloud.version_compat import AirflowException, conf
+from airflow_huaweicloud.operators.base import checked_deferrable, checked_poll_interval, default_deferrable
+from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 LOG_TAIL_LINES = 20
-
-
-def _default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 def _check_function(function_urn: str | None, function_name: str | None) -> None:
@@ -76,7 +72,7 @@ class FunctionGraphInvokeOperator(ExternalJobLineageMixin, BaseOperator):
         function_name: str | None = None,
         payload: Any = None,
         invocation_type: str = "sync",
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         poll_interval: float = 5.0,
         huaweicloud_conn_id: str = FunctionGraphHook.default_conn_name,
         **kwargs: Any,

@@ -103,7 +103,7 @@ class _ModelArtsWaitingOperator(ModelArtsBaseOperator):
     ) -> Any:
         """Wait until the resource is ``target_status`` (its default: normal, Completed, published,
         running) and return :meth:`result`; a failure state fails the task with ModelArts's reason."""
-        timeout = self.execution_timeout.total_seconds() if self.execution_timeout else None
+        timeout = self._wait_timeout
         if self.deferrable:
             from airflow_huaweicloud.triggers.modelarts import ModelArtsStateTrigger
 

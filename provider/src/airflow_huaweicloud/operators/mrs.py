@@ -81,10 +81,6 @@ class MRSBaseOperator(ServiceHookMixin[MRSHook], BaseOperator):
         self.region = region
         self.huaweicloud_conn_id = huaweicloud_conn_id
 
-    @property
-    def _wait_timeout(self) -> float | None:
-        return self.execution_timeout.total_seconds() if self.execution_timeout else None
-
     def _trigger_settings(self) -> dict[str, Any]:
         return {
             "poll_interval": self.poll_interval,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator
 
 from airflow_huaweicloud.hooks.cdm import CDMHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from airflow_huaweicloud.operators.base import ServiceHookMixin, checked_deferrable, default_deferrable
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.cdm import JOB_WAITER
 from huaweicloud_toolkit.waiters import ResourceFailedError
@@ -56,7 +56,7 @@ class CDMShowJobStatusSensor(ServiceHookMixin[CDMHook], BaseSensorOperator):
         self.cluster_id = cluster_id
         self.job_name = job_name
         self.submission_id = submission_id
-        self.deferrable = deferrable
+        self.deferrable = checked_deferrable(deferrable)
         self.project_id = project_id
         self.region = region
         self.huaweicloud_conn_id = huaweicloud_conn_id

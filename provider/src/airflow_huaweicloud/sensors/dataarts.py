@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator
 
 from airflow_huaweicloud.hooks.dataarts import DataArtsHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from airflow_huaweicloud.operators.base import ServiceHookMixin, checked_deferrable, default_deferrable
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.dataarts import INSTANCE_WAITER
 from huaweicloud_toolkit.waiters import ResourceFailedError
@@ -58,7 +58,7 @@ class DataArtsDLFShowJobStatusSensor(ServiceHookMixin[DataArtsHook], BaseSensorO
         self.job_name = job_name
         self.instance_id = instance_id
         self.workspace = workspace
-        self.deferrable = deferrable
+        self.deferrable = checked_deferrable(deferrable)
         self.project_id = project_id
         self.region = region
         self.huaweicloud_conn_id = huaweicloud_conn_id

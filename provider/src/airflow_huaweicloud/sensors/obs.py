@@ -18,16 +18,12 @@ from airflow.sdk.bases.sensor import poke_mode_only
 
 from airflow_huaweicloud.assets.obs import key_or_asset
 from airflow_huaweicloud.hooks.obs import OBSHook
-from airflow_huaweicloud.operators.base import checked_deferrable
+from airflow_huaweicloud.operators.base import checked_deferrable, default_deferrable
 from airflow_huaweicloud.triggers.obs import OBSKeysUnchangedTrigger, OBSKeyTrigger, keys_unchanged
-from airflow_huaweicloud.version_compat import AirflowException, conf
+from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset, Context
-
-
-def _default_deferrable() -> bool:
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 class OBSKeySensor(BaseSensorOperator):
@@ -60,7 +56,7 @@ class OBSKeySensor(BaseSensorOperator):
         use_regex: bool = False,
         check_fn: Callable[..., bool] | None = None,
         metadata_keys: list[str] | None = None,
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         huaweicloud_conn_id: str | None = OBSHook.default_conn_name,
         region: str | None = None,
         **kwargs: Any,
@@ -179,7 +175,7 @@ class OBSKeysUnchangedSensor(BaseSensorOperator):
         min_objects: int = 1,
         previous_objects: set[str] | None = None,
         allow_delete: bool = True,
-        deferrable: bool = _default_deferrable(),
+        deferrable: bool = default_deferrable(),
         huaweicloud_conn_id: str | None = OBSHook.default_conn_name,
         region: str | None = None,
         **kwargs: Any,
