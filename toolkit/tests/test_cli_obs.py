@@ -234,8 +234,12 @@ def test_cp_between_buckets(cli: Cli, session: Session, bucket: str, tmp_path: P
             "obs", "cp", f"obs://{bucket}/v1/app.zip", f"obs://{other}/releases/", "--metadata", "tag=rc"
         )
         assert one.document["transferred"][0]["destination"] == f"obs://{other}/releases/app.zip"
-        copied = head_object(session, other, "releases/app.zip")
-        assert copied is not None and copied.metadata == {"tag": "rc"}
+        source, copied = (
+            head_object(session, bucket, "v1/app.zip"),
+            head_object(session, other, "releases/app.zip"),
+        )
+        assert source is not None and copied is not None and copied.metadata == {"tag": "rc"}
+        assert copied.content_type == source.content_type == "application/zip"  # kept with new metadata
         assert read_object(session, other, "releases/app.zip") == b"zip"
         whole = cli("obs", "cp", f"obs://{bucket}/v1/", f"obs://{other}/mirror", "--recursive")
         assert whole.code == 0 and keys(session, other, "mirror/") == ["mirror/app.zip", "mirror/notes.txt"]

@@ -316,7 +316,7 @@ def execute(ctx: Context, transfers: list[Transfer]) -> list[dict[str, Any]]:
 
 
 def perform(ctx: Context, transfer: Transfer, config: Any, progress: Progress) -> dict[str, Any]:
-    from huaweicloud_toolkit.obs import download_file, upload_file, upload_fileobj
+    from huaweicloud_toolkit.obs import copy_object, download_file, upload_file, upload_fileobj
 
     session, source, target = ctx.session, transfer.source, transfer.destination
     metadata = dict(ctx.args.metadata)
@@ -349,30 +349,20 @@ def perform(ctx: Context, transfer: Transfer, config: Any, progress: Progress) -
             os.utime(downloaded.filename, (transfer.mtime, transfer.mtime))
         size, etag = downloaded.size, downloaded.etag
     else:
-        size, etag = transfer.size, copy_object(ctx, source, target, metadata)
-    progress.advance(files=1, nbytes=size - counted)
-    return {"source": source.url, "destination": target.url, "size": size, "etag": etag}
-
-
-def copy_object(ctx: Context, source: Place, target: Place, metadata: dict[str, str]) -> str:
-    """A server-side copy (OBS copies objects up to 5 GiB so); with ``metadata``, the copy has it instead
-    of the source's. Returns the copy's ETag."""
-    from obs import CopyObjectHeader
-
-    client = ctx.session.obs_client()
-    result = ctx.session.call_obs(
-        functools.partial(
-            client.copyObject,
+        # Server side; in parts above 5 GiB. With metadata, the copy has it instead of the source's.
+        copied = copy_object(
+            session,
             source.bucket,
             source.path,
             target.bucket,
             target.path,
             metadata=metadata or None,
-            headers=CopyObjectHeader(directive="REPLACE") if metadata else None,
-        ),
-        operation="copyObject",
-    )
-    return str(getattr(result.body, "etag", None) or "").strip('"')
+            config=config,
+            on_part=on_part,
+        )
+        size, etag = copied.size, copied.etag
+    progress.advance(files=1, nbytes=size - counted)
+    return {"source": source.url, "destination": target.url, "size": size, "etag": etag}
 
 
 def _delete(ctx: Context, destination: Place, stale: list[str]) -> list[str]:
