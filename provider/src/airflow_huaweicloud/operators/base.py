@@ -1,15 +1,20 @@
 """What the data-platform operators and sensors (DLI, DWS, MRS, CDM, DataArts, ModelArts) share: the
 default of their ``deferrable`` parameter, the checks of ``deferrable`` and ``poll_interval``, and the
-connection settings from which a task builds its service hook, its triggers and its wait timeout."""
+connection settings from which a task builds its service hook, its triggers and its wait timeout, and
+stopping the job a killed task waited for."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from airflow_huaweicloud.hooks.base import HuaweiCloudBaseHook
 from airflow_huaweicloud.version_compat import conf
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator
 
 HookT = TypeVar("HookT", bound=HuaweiCloudBaseHook)
 
@@ -33,6 +38,15 @@ def checked_poll_interval(seconds: float, name: str = "poll_interval") -> float:
     if not seconds > 0:  # NaN too
         raise ValueError(f"{name} must be positive, not {seconds!r}")
     return seconds
+
+
+def stop_on_kill(task: BaseOperator, what: str, stop: Callable[[], object]) -> None:
+    """For ``on_kill``: ``stop()`` the job the task waits for, logging instead of raising when that fails
+    (``on_kill`` must not raise, and the job may have ended meanwhile). ``what`` names the job."""
+    try:
+        stop()
+    except Exception as error:
+        task.log.warning("Could not stop %s: %s", what, error)
 
 
 class ServiceHookMixin(Generic[HookT]):

@@ -26,6 +26,7 @@ from airflow_huaweicloud.operators.base import (
     checked_deferrable,
     checked_poll_interval,
     default_deferrable,
+    stop_on_kill,
 )
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.waiters import ResourceFailedError, WaiterTimeoutError
@@ -128,12 +129,13 @@ class DataArtsRunJobOperator(ExternalJobLineageMixin, ServiceHookMixin[DataArtsH
     def on_kill(self) -> None:
         """Stop the instance that execute() is waiting for (one handed to the triggerer is not this
         process's any more)."""
-        if self._waiting_for is None:
-            return
-        try:
-            self.hook.stop_instance(self.job_name, self._waiting_for, self.workspace or None)
-        except Exception as error:  # on_kill must not raise; the run may have ended meanwhile
-            self.log.warning("Could not stop DataArts job %s: %s", self.job_name, error)
+        instance_id = self._waiting_for
+        if instance_id is not None:
+            stop_on_kill(
+                self,
+                f"DataArts job {self.job_name}",
+                lambda: self.hook.stop_instance(self.job_name, instance_id, self.workspace or None),
+            )
 
 
 class DataArtsDLFStartJobOperator(DataArtsRunJobOperator):

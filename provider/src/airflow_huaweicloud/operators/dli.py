@@ -25,6 +25,7 @@ from airflow_huaweicloud.operators.base import (
     checked_deferrable,
     checked_poll_interval,
     default_deferrable,
+    stop_on_kill,
 )
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit import HuaweiCloudError
@@ -268,12 +269,8 @@ class DLISqlOperator(ExternalJobLineageMixin, DLIBaseOperator):
         """Cancel the job that execute() is waiting for (one handed to the triggerer is not this
         process's any more)."""
         job_id = self._job_id
-        if job_id is None:
-            return
-        try:
-            self.hook.cancel_sql_job(job_id)
-        except Exception as error:  # on_kill must not raise; the job may have ended meanwhile
-            self.log.warning("Could not cancel DLI SQL job %s: %s", job_id, error)
+        if job_id is not None:
+            stop_on_kill(self, f"DLI SQL job {job_id}", lambda: self.hook.cancel_sql_job(job_id))
 
 
 class DLIGetSqlJobResultOperator(DLIBaseOperator):
@@ -454,12 +451,10 @@ class DLISparkBatchOperator(ExternalJobLineageMixin, DLIBaseOperator):
 
     def on_kill(self) -> None:
         batch_id = self._batch_id
-        if batch_id is None:
-            return
-        try:
-            self.hook.cancel_batch_job(batch_id)
-        except Exception as error:  # on_kill must not raise; the job may have ended meanwhile
-            self.log.warning("Could not cancel DLI Spark batch job %s: %s", batch_id, error)
+        if batch_id is not None:
+            stop_on_kill(
+                self, f"DLI Spark batch job {batch_id}", lambda: self.hook.cancel_batch_job(batch_id)
+            )
 
 
 class DLIUploadFilesOperator(DLIBaseOperator):

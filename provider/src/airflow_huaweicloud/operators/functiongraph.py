@@ -14,7 +14,12 @@ from airflow.sdk import BaseOperator
 from airflow_huaweicloud.hooks.functiongraph import FunctionGraphFunctionError, FunctionGraphHook
 from airflow_huaweicloud.lineage import ExternalJobLineageMixin
 from airflow_huaweicloud.links import FunctionGraphFunctionLink
-from airflow_huaweicloud.operators.base import checked_deferrable, checked_poll_interval, default_deferrable
+from airflow_huaweicloud.operators.base import (
+    checked_deferrable,
+    checked_poll_interval,
+    default_deferrable,
+    stop_on_kill,
+)
 from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
@@ -175,10 +180,10 @@ class FunctionGraphInvokeOperator(ExternalJobLineageMixin, BaseOperator):
         function runs to its end or its timeout). An asynchronous one being waited for in the worker is
         cancelled (CancelAsyncInvocation); one handed to the triggerer is not this process's any more."""
         pending = self._pending
-        if pending is None:
-            return
-        urn, request_id = pending
-        try:
-            self.hook.cancel_async_invocation(urn, request_id)
-        except Exception as error:  # on_kill must not raise; the invocation may have ended meanwhile
-            self.log.warning("Could not cancel asynchronous invocation %s: %s", request_id, error)
+        if pending is not None:
+            urn, request_id = pending
+            stop_on_kill(
+                self,
+                f"asynchronous invocation {request_id}",
+                lambda: self.hook.cancel_async_invocation(urn, request_id),
+            )

@@ -34,6 +34,7 @@ from airflow_huaweicloud.operators.base import (
     checked_deferrable,
     checked_poll_interval,
     default_deferrable,
+    stop_on_kill,
 )
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.waiters import ResourceFailedError, WaiterTimeoutError
@@ -485,12 +486,10 @@ class ModelArtsCreateTrainingJobOperator(ExternalJobLineageMixin, _ModelArtsWait
         """Terminate the job that execute() is waiting for (one handed to the triggerer is not this
         process's any more)."""
         job_id = self._job_id
-        if job_id is None:
-            return
-        try:
-            self.hook.stop_training_job(job_id)
-        except Exception as error:  # on_kill must not raise; the job may have ended meanwhile
-            self.log.warning("Could not terminate ModelArts training job %s: %s", job_id, error)
+        if job_id is not None:
+            stop_on_kill(
+                self, f"ModelArts training job {job_id}", lambda: self.hook.stop_training_job(job_id)
+            )
 
 
 class ModelArtsStopTrainingJobOperator(_ModelArtsWaitingOperator):

@@ -36,6 +36,7 @@ from airflow_huaweicloud.operators.base import (
     checked_deferrable,
     checked_poll_interval,
     default_deferrable,
+    stop_on_kill,
 )
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.errors import HuaweiCloudError, redact
@@ -475,12 +476,8 @@ class MRSCreateExecuteJobOperator(ExternalJobLineageMixin, MRSBaseOperator):
         """Kill the job that execute() is waiting for (one handed to the triggerer is not this process's
         any more)."""
         job_id = self._job_id
-        if job_id is None:
-            return
-        try:
-            self.hook.stop_job(self.cluster_id, job_id)
-        except Exception as error:  # on_kill must not raise; the job may have ended meanwhile
-            self.log.warning("Could not kill MRS job %s: %s", job_id, error)
+        if job_id is not None:
+            stop_on_kill(self, f"MRS job {job_id}", lambda: self.hook.stop_job(self.cluster_id, job_id))
 
 
 __all__ = [
