@@ -11,13 +11,11 @@ wait is the toolkit's waiter declaration (:mod:`huaweicloud_toolkit.cdm`). With 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator
-
 from airflow_huaweicloud.hooks.cdm import CDMHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, checked_deferrable, default_deferrable
+from airflow_huaweicloud.operators.base import checked_deferrable, default_deferrable
+from airflow_huaweicloud.sensors.base import DeferrableServiceSensor
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.cdm import JOB_WAITER
 from huaweicloud_toolkit.waiters import ResourceFailedError
@@ -25,8 +23,10 @@ from huaweicloud_toolkit.waiters import ResourceFailedError
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_huaweicloud.triggers.cdm import CDMJobStatusTrigger
 
-class CDMShowJobStatusSensor(ServiceHookMixin[CDMHook], BaseSensorOperator):
+
+class CDMShowJobStatusSensor(DeferrableServiceSensor[CDMHook]):
     """Wait for a job's run to succeed: the run ``submission_id`` if given, else the job's last run.
 
     :param cluster_id: the cluster. (templated)
@@ -73,26 +73,14 @@ class CDMShowJobStatusSensor(ServiceHookMixin[CDMHook], BaseSensorOperator):
         except ResourceFailedError as failed:
             raise AirflowException(failed.message) from failed
 
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        if not self.poke(context):
-            from airflow_huaweicloud.triggers.cdm import CDMJobStatusTrigger
+    def trigger(self) -> CDMJobStatusTrigger:
+        from airflow_huaweicloud.triggers.cdm import CDMJobStatusTrigger
 
-            trigger = CDMJobStatusTrigger(
-                self.cluster_id,
-                self.job_name,
-                self._submission(),
-                poll_interval=self.poke_interval,
-                timeout=self.timeout,
-                **self.connection_settings(),
-            )
-            self.defer(
-                trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=self.timeout)
-            )
-        return None
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
-        if not event or event.get("status") != "success":
-            raise AirflowException((event or {}).get("message") or f"unexpected trigger event {event!r}")
-        self.log.info("%s", event.get("message"))
+        return CDMJobStatusTrigger(
+            self.cluster_id,
+            self.job_name,
+            self._submission(),
+            poll_interval=self.poke_interval,
+            timeout=self.timeout,
+            **self.connection_settings(),
+        )

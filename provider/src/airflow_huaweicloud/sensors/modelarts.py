@@ -13,13 +13,11 @@ the wait is the toolkit's declaration (:func:`huaweicloud_toolkit.modelarts.wait
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator
-
 from airflow_huaweicloud.hooks.modelarts import ModelArtsHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, checked_deferrable, default_deferrable
+from airflow_huaweicloud.operators.base import checked_deferrable, default_deferrable
+from airflow_huaweicloud.sensors.base import DeferrableServiceSensor
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.modelarts import waiter
 from huaweicloud_toolkit.waiters import ResourceFailedError
@@ -27,8 +25,10 @@ from huaweicloud_toolkit.waiters import ResourceFailedError
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_huaweicloud.triggers.modelarts import ModelArtsStateTrigger
 
-class _ModelArtsSensor(ServiceHookMixin[ModelArtsHook], BaseSensorOperator):
+
+class _ModelArtsSensor(DeferrableServiceSensor[ModelArtsHook]):
     """Pokes one resource until it is ``target_status`` (None: the resource's default); fails on its
     failure states.
 
@@ -74,30 +74,18 @@ class _ModelArtsSensor(ServiceHookMixin[ModelArtsHook], BaseSensorOperator):
         except ResourceFailedError as failed:
             raise AirflowException(failed.message) from failed
 
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        if not self.poke(context):
-            from airflow_huaweicloud.triggers.modelarts import ModelArtsStateTrigger
+    def trigger(self) -> ModelArtsStateTrigger:
+        from airflow_huaweicloud.triggers.modelarts import ModelArtsStateTrigger
 
-            trigger = ModelArtsStateTrigger(
-                self.resource,
-                self.resource_id,
-                self.target_status,
-                self.dataset,
-                poll_interval=self.poke_interval,
-                timeout=self.timeout,
-                **self.connection_settings(),
-            )
-            self.defer(
-                trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=self.timeout)
-            )
-        return None
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
-        if not event or event.get("status") != "success":
-            raise AirflowException((event or {}).get("message") or f"unexpected trigger event {event!r}")
-        self.log.info("%s", event.get("message"))
+        return ModelArtsStateTrigger(
+            self.resource,
+            self.resource_id,
+            self.target_status,
+            self.dataset,
+            poll_interval=self.poke_interval,
+            timeout=self.timeout,
+            **self.connection_settings(),
+        )
 
 
 class ModelArtsDatasetSensor(_ModelArtsSensor):

@@ -13,13 +13,11 @@ the wait happens in the triggerer (:mod:`airflow_huaweicloud.triggers.mrs`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator
-
 from airflow_huaweicloud.hooks.mrs import MRSHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, checked_deferrable, default_deferrable
+from airflow_huaweicloud.operators.base import checked_deferrable, default_deferrable
+from airflow_huaweicloud.sensors.base import DeferrableServiceSensor
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.mrs import cluster_waiter, job_waiter
 from huaweicloud_toolkit.waiters import ResourceFailedError
@@ -31,7 +29,7 @@ if TYPE_CHECKING:
     from huaweicloud_toolkit.waiters import Status, Waiter
 
 
-class _MRSSensor(ServiceHookMixin[MRSHook], BaseSensorOperator):
+class _MRSSensor(DeferrableServiceSensor[MRSHook]):
     """Pokes one cluster or job until :meth:`waiter` says it is done; fails on its failure states."""
 
     ui_color = "#66c3ff"
@@ -66,9 +64,6 @@ class _MRSSensor(ServiceHookMixin[MRSHook], BaseSensorOperator):
     def status(self) -> Status[dict[str, Any]]:
         raise NotImplementedError
 
-    def trigger(self) -> MRSClusterStateTrigger | MRSCreateExecuteJobTrigger:
-        raise NotImplementedError
-
     def poke(self, context: Context) -> bool:
         status = self.status()
         waiter = self.waiter()
@@ -79,22 +74,6 @@ class _MRSSensor(ServiceHookMixin[MRSHook], BaseSensorOperator):
             return waiter.check(self.resource_id, status)
         except ResourceFailedError as failed:
             raise AirflowException(failed.message) from failed
-
-    def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        if not self.poke(context):
-            self.defer(
-                trigger=self.trigger(),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.timeout),
-            )
-        return None
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
-        if not event or event.get("status") != "success":
-            raise AirflowException((event or {}).get("message") or f"unexpected trigger event {event!r}")
-        self.log.info("%s", event.get("message"))
 
     def _trigger_settings(self) -> dict[str, Any]:
         return {"poll_interval": self.poke_interval, "timeout": self.timeout, **self.connection_settings()}
