@@ -38,17 +38,23 @@ from huaweicloudsdkdlf.v1 import (
     CreateConnectionRequest,
     CreateJobRequest,
     CreateScriptRequest,
+    DeleteConnctionRequest,
     DeleteJobRequest,
+    DeleteScriptRequest,
     DlfClient,
+    ListConnectionsRequest,
     ListJobInstancesRequest,
     ListJobsRequest,
+    ListScriptsRequest,
     RunOnceRequest,
     ShowConnectionRequest,
     ShowJobInstanceRequest,
     ShowJobRequest,
     ShowScriptRequest,
     StopJobInstanceRequest,
+    UpdateConnectionRequest,
     UpdateJobRequest,
+    UpdateScriptRequest,
 )
 from huaweicloudsdkdws.v2 import CreateClusterInfo, DwsClient, ListClusterDetailsRequest
 from huaweicloudsdkdws.v2 import CreateClusterRequest as CreateDwsClusterRequest
@@ -591,6 +597,48 @@ def test_scripts_and_connections_keep_the_password_to_themselves(factory: Factor
         refused(lambda: factory.client.show_script(ShowScriptRequest(script_name="nope"))).error_code
         == "DLF.6201"
     )
+
+
+def test_connections_and_scripts_are_listed_updated_and_deleted(factory: Factory) -> None:
+    client = factory.client
+    name, renamed = unique("conn"), unique("conn")
+    config = {"ip": "127.0.0.1", "port": "8000", "userName": "u", "password": "Secret-2"}
+    client.create_connection(CreateConnectionRequest(body={"name": name, "type": "DWS", "config": config}))
+    # Renamed; the password left out is kept (a DWS connection without one is refused).
+    moved = {"clusterName": "warehouse", "userName": "v"}
+    client.update_connection(
+        UpdateConnectionRequest(connection_name=name, body={"name": renamed, "type": "DWS", "config": moved})
+    )
+    listed = client.list_connections(ListConnectionsRequest())
+    by_name = {connection.name: connection for connection in listed.connections}
+    assert name not in by_name and (by_name[renamed].type, by_name[renamed].config) == ("DWS", moved)
+    assert listed.total == len(listed.connections) and "Secret-2" not in listed.raw_content.decode()
+    retyped = {"name": renamed, "type": "DLI"}
+    changed = refused(
+        lambda: client.update_connection(UpdateConnectionRequest(connection_name=renamed, body=retyped))
+    )
+    assert changed.error_code == "DLF.6323"
+    client.delete_connction(DeleteConnctionRequest(connection_name=renamed))
+    gone = refused(lambda: client.show_connection(ShowConnectionRequest(connection_name=renamed)))
+    assert gone.error_code == "DLF.6322"
+
+    script = unique("s")
+    factory.script(script, "DLISQL", "SELECT 1")
+    # An update names the script by its path: the body need not.
+    body = {"type": "DLISQL", "content": "SELECT 2"}
+    client.update_script(UpdateScriptRequest(script_name=script, body=body))
+    scripts = {found.name: found for found in client.list_scripts(ListScriptsRequest()).scripts}
+    assert (scripts[script].type, scripts[script].content, scripts[script].queue_name) == (
+        "DLISQL",
+        "SELECT 2",
+        "default",
+    )
+    client.delete_script(DeleteScriptRequest(script_name=script))
+    for call in (
+        lambda: client.show_script(ShowScriptRequest(script_name=script)),
+        lambda: client.delete_script(DeleteScriptRequest(script_name=script)),
+    ):
+        assert refused(call).error_code == "DLF.6201"
 
 
 def test_an_instance_the_emulator_stopped_under_is_running_exception(fresh_emulator: EmulatorProcess) -> None:

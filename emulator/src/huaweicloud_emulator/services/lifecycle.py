@@ -1,22 +1,29 @@
-"""What DLI, DWS and MRS share about records that pass through states with configured durations.
+"""What the services share about records that pass through states with configured durations.
 
 A transition -- a pool being created, a cluster starting or being deleted, a snapshot being taken --
 holds its state for a duration that the service's run-time settings give when it begins
-(:func:`fraction_done` says how far it is). The settings are a :class:`RuntimeSettings` dataclass (fields
-ending ``_seconds`` are durations; :class:`CreationSettings` adds a failure to inject into the next
-creation), served by a :class:`SettingsSurface` under ``/_emulator/<service>/settings``, unsigned like the
-rest of ``/_emulator/``: ``GET`` shows them, ``PUT`` with a JSON object of some of them changes them until
-the emulator stops. A wrong name or value is a 400 ``InvalidSettings`` and changes nothing.
+(:func:`fraction_done` says how far it is). Where the record keeps when its transition ends (MRS, CDM,
+ModelArts), the transition is *settled* lazily: every read first ends the transitions that are over
+(:func:`settle_due`), so no timer has to survive a restart.
+
+The settings are a :class:`RuntimeSettings` dataclass (fields ending ``_seconds`` are durations;
+:class:`CreationSettings` adds a failure to inject into the next creation), served by a
+:class:`SettingsSurface` under ``/_emulator/<service>/settings``, unsigned like the rest of
+``/_emulator/``: ``GET`` shows them, ``PUT`` with a JSON object of some of them changes them until the
+emulator stops. A wrong name or value is a 400 ``InvalidSettings`` and changes nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from ..http import ApiError, Request, Response
+from ..storage import MetadataStore
 from .base import Context, RestService, operation
 
 INVALID_SETTINGS = "InvalidSettings"
@@ -28,6 +35,29 @@ def fraction_done(started: float, seconds: float, now: float) -> float:
     if seconds <= 0:
         return 1.0
     return min(1.0, max(0.0, (now - started) / seconds))
+
+
+def transition_progress(started: float | None, ends: float | None, now: float) -> float:
+    """How far the transition a record keeps as its start and end times is at ``now``, from 0 to 1; 1 when
+    none is under way (they are None)."""
+    if started is None or ends is None:
+        return 1.0
+    return fraction_done(started, ends - started, now)
+
+
+def settle_due(
+    meta: MetadataStore, ends: Mapping[str, str], end_transitions: Callable[[sqlite3.Connection, float], None]
+) -> None:
+    """End the timed transitions that are over: ``ends`` names, by table, the column holding when a row's
+    transition ends (NULL: none under way); when a row's time is over, ``end_transitions(db, now)`` ends
+    every such transition in one write. It reads first, so that a poll writes nothing while nothing is
+    due."""
+    now = time.time()
+    if any(
+        meta.query(f"SELECT 1 FROM {table} WHERE {column} <= ? LIMIT 1", (now,))
+        for table, column in ends.items()
+    ):
+        meta.write(lambda db: end_transitions(db, now))
 
 
 @dataclass

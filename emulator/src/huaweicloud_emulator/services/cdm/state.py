@@ -27,7 +27,7 @@ from typing import Any
 
 from ...http import ApiError
 from ...storage import Storage
-from ..lifecycle import fraction_done
+from ..lifecycle import settle_due, transition_progress
 from ..records import JobTable, from_row, marks, now_ms
 
 _SCHEMA = """
@@ -131,9 +131,7 @@ class Cluster:
         return from_row(cls, row, "spec")
 
     def progress(self, now: float) -> float:
-        if self.transition_started is None or self.transition_ends is None:
-            return 1.0
-        return fraction_done(self.transition_started, self.transition_ends - self.transition_started, now)
+        return transition_progress(self.transition_started, self.transition_ends, now)
 
 
 @dataclass(frozen=True)
@@ -199,6 +197,7 @@ class CdmState:
     def __init__(self, storage: Storage):
         self._meta = storage.meta
         self._meta.register_schema("cdm", _SCHEMA)
+        self._clusters = JobTable(self._meta, "cdm_clusters", state="status")
         self._submissions = JobTable(self._meta, "cdm_submissions", key="id", state="status")
 
     # Clusters ----------------------------------------------------------------------------------------
@@ -235,17 +234,9 @@ class CdmState:
 
     def settle(self) -> None:
         """End the transitions whose time is over: a creation (``200``, or ``303`` with the injected
-        failure), a deletion (the cluster and everything on it are removed). Reads first, so that a poll
-        writes nothing while nothing is due."""
-        now = time.time()
-        due = self._meta.query(
-            "SELECT 1 FROM cdm_clusters WHERE (status = ? OR deleting = 1) AND transition_ends <= ? LIMIT 1",
-            (CREATING, now),
-        )
-        if not due:
-            return
+        failure), a deletion (the cluster and everything on it are removed)."""
 
-        def move(db: sqlite3.Connection) -> None:
+        def move(db: sqlite3.Connection, now: float) -> None:
             db.execute(
                 "UPDATE cdm_clusters SET status = CASE WHEN failure IS NULL THEN ? ELSE ? END,"
                 " transition_started = NULL, transition_ends = NULL, updated = ?"
@@ -266,16 +257,14 @@ class CdmState:
             ):
                 db.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(i,) for i in gone])
 
-        self._meta.write(move)
+        settle_due(self._meta, {"cdm_clusters": "transition_ends"}, move)
 
     def cluster(self, project_id: str, cluster_id: str) -> Cluster:
         self.settle()
-        rows = self._meta.query(
-            "SELECT * FROM cdm_clusters WHERE id = ? AND project_id = ?", (cluster_id, project_id)
-        )
-        if not rows:
+        row = self._clusters.find(cluster_id, project_id=project_id)
+        if row is None:
             raise ApiError(404, NO_SUCH_RESOURCE, f"The cluster [{cluster_id}] does not exist.")
-        return Cluster.from_row(rows[0])
+        return Cluster.from_row(row)
 
     def normal_cluster(self, project_id: str, cluster_id: str) -> Cluster:
         """The cluster, if it serves links and jobs (normal, not being deleted)."""

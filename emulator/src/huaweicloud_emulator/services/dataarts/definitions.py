@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from ...compute.staging import ObsPath, StagingError
 from ...http import ApiError
 from ..validation import non_empty_string
 from .state import (
+    CONNECTION_TYPE_FIXED,
     EMPTY_JOB,
     INVALID_JOB_NAME,
     INVALID_OBS_PATH,
@@ -220,9 +221,14 @@ def _params(value: Any) -> list[dict[str, str]]:
     return params
 
 
-def parse_job(body: Mapping[str, Any], bucket_exists: Any) -> dict[str, Any]:
-    """A ``JobInfo`` body, checked: the job as stored and answered. ``bucket_exists(name)`` tells whether
-    a ``logPath`` can be written."""
+def parse_job(
+    body: Mapping[str, Any], bucket_exists: Callable[[str], bool], stored: Definition | None = None
+) -> dict[str, Any]:
+    """A ``JobInfo`` body, checked: the job as stored and answered; an update of the ``stored`` job keeps
+    its name unless the body gives one. ``bucket_exists(name)`` tells whether a ``logPath`` can be
+    written."""
+    if stored is not None:
+        body = {"name": stored.name, **body}
     name = body.get("name")
     if not name:
         raise ApiError(400, NO_JOB_NAME, "The job name cannot be left blank.")
@@ -264,7 +270,7 @@ def parse_job(body: Mapping[str, Any], bucket_exists: Any) -> dict[str, Any]:
     return job
 
 
-def _check_log_path(log_path: Any, bucket_exists: Any) -> None:
+def _check_log_path(log_path: Any, bucket_exists: Callable[[str], bool]) -> None:
     try:
         path = ObsPath.parse(log_path) if isinstance(log_path, str) else None
     except StagingError:
@@ -335,8 +341,11 @@ def job_params(job: Mapping[str, Any], given: Any) -> dict[str, str]:
 # Scripts and connections -----------------------------------------------------------------------------
 
 
-def parse_script(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``ScriptInfo`` body, checked: the script as stored and answered."""
+def parse_script(body: Mapping[str, Any], stored: Definition | None = None) -> dict[str, Any]:
+    """A ``ScriptInfo`` body, checked: the script as stored and answered; an update of the ``stored``
+    script keeps its name unless the body gives one."""
+    if stored is not None:
+        body = {"name": stored.name, **body}
     name = str(non_empty_string(body, "name", invalid))
     if not NAME.match(name):
         raise invalid(f"the script name {name!r} must be 1 to 128 letters, digits, '-', '_' or '.'")
@@ -372,10 +381,11 @@ def script_document(script: Definition) -> dict[str, Any]:
     return document
 
 
-def parse_connection(body: Mapping[str, Any], stored: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A ``ConnectionInfo`` body, checked: the connection as stored (a password left out of an update
-    keeps the stored one). A DWS connection names its cluster (``clusterName``) or address (``ip``,
-    ``port``) and the database user (``userName``, ``password``)."""
+def parse_connection(body: Mapping[str, Any], stored: Definition | None = None) -> dict[str, Any]:
+    """A ``ConnectionInfo`` body, checked: the connection as stored. An update of the ``stored`` connection
+    names it in full (a name included), but a password left out keeps the stored one, and the type cannot
+    change. A DWS connection names its cluster (``clusterName``) or address (``ip``, ``port``) and the
+    database user (``userName``, ``password``)."""
     name = str(non_empty_string(body, "name", invalid))
     if not re.match(r"^[A-Za-z0-9_\-]{1,100}$", name):
         raise invalid(f"the connection name {name!r} must be 1 to 100 letters, digits, '-' or '_'")
@@ -387,7 +397,7 @@ def parse_connection(body: Mapping[str, Any], stored: Mapping[str, Any] | None =
         raise invalid("config must be an object")
     config = {key: value for key, value in config.items() if value is not None}
     if stored is not None:
-        config = {**{k: v for k, v in stored["config"].items() if k in SECRET_CONFIG}, **config}
+        config = {**{k: v for k, v in stored.document["config"].items() if k in SECRET_CONFIG}, **config}
     if kind == "DWS":
         if not config.get("clusterName") and not (config.get("ip") and config.get("port")):
             raise ApiError(
@@ -398,6 +408,8 @@ def parse_connection(body: Mapping[str, Any], stored: Mapping[str, Any] | None =
             )
         if not config.get("userName") or not config.get("password"):
             raise invalid("a DWS connection needs userName and password")
+    if stored is not None and kind != stored.document["type"]:
+        raise ApiError(400, CONNECTION_TYPE_FIXED, "The connection type cannot be modified.")
     return {"name": name, "type": kind, "config": config, "description": body.get("description") or ""}
 
 

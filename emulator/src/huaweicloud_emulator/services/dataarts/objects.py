@@ -41,9 +41,12 @@ class Objects:
             path = ObsPath.parse(url)
         except StagingError as error:
             raise ObsPathError(str(error)) from None
-        if self.obs.bucket(path.bucket) is None:
+        if not self.bucket_exists(path.bucket):
             raise ObsPathError(f"{NO_SUCH_BUCKET}: The OBS bucket {path.bucket} does not exist.")
         return path
+
+    def bucket_exists(self, name: str) -> bool:
+        return self.obs.bucket(name) is not None
 
     def ensure_bucket(self, name: str, location: str) -> None:
         """Create the bucket if it is not there (the default log bucket, as DataArts Studio creates it)."""

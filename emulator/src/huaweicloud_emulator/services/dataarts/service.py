@@ -11,7 +11,6 @@ without it). Errors are the gateway's JSON with DataArts Factory's codes.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from ...account import Account
 from ...http import ApiError, Request, Response
@@ -23,46 +22,26 @@ from ..dws import DwsService
 from ..lifecycle import SettingsSurface
 from ..records import now_ms
 from ..validation import non_empty_string, query_int
-from .definitions import (
-    connection_document,
-    instance_document,
-    instance_summary,
-    job_document,
-    job_params,
-    job_summary,
-    node_specs,
-    parse_connection,
-    parse_job,
-    parse_script,
-    script_document,
-    workspace_document,
-)
+from .definition_routes import CONNECTIONS, JOBS, SCRIPTS, definition_operations, page_bounds
+from .definitions import instance_document, instance_summary, job_params, node_specs, workspace_document
 from .nodes import NodeRunners
 from .objects import Objects
 from .runner import InstanceRunner, Settings, plan_time_folder
 from .state import (
     ACTIVE,
     BATCH_ONLY,
-    CONNECTION,
-    CONNECTION_TYPE_FIXED,
     JOB,
     PARAMETER_ERROR,
-    SCRIPT,
     DataArtsState,
     Definition,
+    Instance,
+    Kind,
     Workspace,
     instance_id_of,
     invalid,
 )
 
 INSTANCE_STATES = ("waiting", "running", "success", "fail", "running-exception", "pause", "manual-stop")
-
-
-def _page(query: dict[str, str], default_limit: int, max_limit: int) -> tuple[int, int]:
-    """``offset`` and ``limit`` of a list request."""
-    offset = query_int(query, "offset", 0, invalid)
-    limit = query_int(query, "limit", default_limit, invalid, low=1, high=max_limit)
-    return offset, limit
 
 
 class DataArtsService(RestService):
@@ -75,7 +54,7 @@ class DataArtsService(RestService):
         self._account = account
         self.settings = Settings()
         self.state = DataArtsState(storage, account)
-        self.objects = Objects(storage)
+        self.objects: Objects = Objects(storage)
         nodes = NodeRunners(self.state, self.objects, dli, dws, cdm)
         self.runner = InstanceRunner(self.state, self.objects, nodes, self.settings)
         self.admin_surface = SettingsSurface("dataarts", self.settings)
@@ -85,10 +64,11 @@ class DataArtsService(RestService):
         self.runner.close()
 
     @property
-    def _user(self) -> str:
+    def user(self) -> str:
+        """The user the account's requests act as (a definition's ``createUser``, ``lastUpdateUser``)."""
         return self._account.domain_name
 
-    async def _workspace(self, request: Request, project_id: str) -> Workspace:
+    async def workspace_of(self, request: Request, project_id: str) -> Workspace:
         """The workspace the request's ``workspace`` header names (the default one without it)."""
         require_project(self._account, project_id)
         return await asyncio.to_thread(self.state.workspace, project_id, request.headers.get("workspace"))
@@ -112,7 +92,7 @@ class DataArtsService(RestService):
             "resource_spec_code": "dayu.starter",
             "charge_type": "postPaid",
             "status": 2,
-            "create_user": self._user,
+            "create_user": self.user,
             "work_space_mode": "multi",
         }
         return Response.json({"billing_check": False, "count": 1, "commodity_orders": [order]})
@@ -127,7 +107,7 @@ class DataArtsService(RestService):
     ) -> Response:
         project = require_project(self._account, project_id)
         self._check_studio_instance(project_id, instance_id)
-        offset, limit = _page(request.query, 10, 100)
+        offset, limit = page_bounds(request.query, 10, 100)
         workspaces = await asyncio.to_thread(self.state.workspaces, project_id)
         page = workspaces[offset : offset + limit]
         return Response.json(
@@ -148,177 +128,35 @@ class DataArtsService(RestService):
         name = str(non_empty_string(body, "name", invalid))
         description = body.get("description") or ""
         workspace = await asyncio.to_thread(
-            self.state.create_workspace, project_id, name, description, self._user
+            self.state.create_workspace, project_id, name, description, self.user
         )
         return Response.json({"data": workspace_document(workspace, project.domain_id)})
 
-    # Connections ---------------------------------------------------------------------------------------
+    # Definitions: connections, scripts, jobs -------------------------------------------------------
 
-    @operation("POST", "/v1/{project_id}/connections")
-    async def create_connection(self, request: Request, ctx: Context, project_id: str) -> Response:
-        workspace = await self._workspace(request, project_id)
-        connection = parse_connection(ctx.json_object(PARAMETER_ERROR))
-        await asyncio.to_thread(
-            self.state.save, CONNECTION, workspace.id, connection["name"], connection, self._user
-        )
-        return Response(204)
+    create_connection, list_connections, show_connection, update_connection, delete_connction = (
+        definition_operations(CONNECTIONS)
+    )
+    create_script, list_scripts, show_script, update_script, delete_script = definition_operations(SCRIPTS)
+    create_job, list_jobs, show_job, update_job, delete_job = definition_operations(JOBS)
 
-    @operation("GET", "/v1/{project_id}/connections")
-    async def list_connections(self, request: Request, ctx: Context, project_id: str) -> Response:
-        workspace = await self._workspace(request, project_id)
-        offset, limit = _page(request.query, 10, 100)
-        found = await asyncio.to_thread(
-            self.state.definitions, CONNECTION, workspace.id, request.query.get("connectionName") or ""
-        )
-        page = [connection_document(c) for c in found[offset : offset + limit]]
-        return Response.json({"total": len(found), "connections": page})
+    async def definition_of(
+        self, request: Request, project_id: str, kind: Kind, name: str
+    ) -> tuple[Workspace, Definition]:
+        """The request's workspace, and its definition of ``kind`` named ``name``."""
+        workspace = await self.workspace_of(request, project_id)
+        return workspace, await asyncio.to_thread(self.state.definition, kind, workspace.id, name)
 
-    @operation("GET", "/v1/{project_id}/connections/{connection_name}")
-    async def show_connection(
-        self, request: Request, ctx: Context, project_id: str, connection_name: str
-    ) -> Response:
-        workspace = await self._workspace(request, project_id)
-        found = await asyncio.to_thread(self.state.definition, CONNECTION, workspace.id, connection_name)
-        return Response.json(connection_document(found))
-
-    @operation("PUT", "/v1/{project_id}/connections/{connection_name}")
-    async def update_connection(
-        self, request: Request, ctx: Context, project_id: str, connection_name: str
-    ) -> Response:
-        """A password left out keeps the stored one; the type cannot change."""
-        workspace = await self._workspace(request, project_id)
-        stored = await asyncio.to_thread(self.state.definition, CONNECTION, workspace.id, connection_name)
-        connection = parse_connection(ctx.json_object(PARAMETER_ERROR), stored.document)
-        if connection["type"] != stored.document["type"]:
-            raise ApiError(400, CONNECTION_TYPE_FIXED, "The connection type cannot be modified.")
-        await asyncio.to_thread(
-            self.state.save,
-            CONNECTION,
-            workspace.id,
-            connection["name"],
-            connection,
-            self._user,
-            connection_name,
-        )
-        return Response(204)
-
-    @operation("DELETE", "/v1/{project_id}/connections/{connection_name}")
-    async def delete_connction(
-        self, request: Request, ctx: Context, project_id: str, connection_name: str
-    ) -> Response:
-        workspace = await self._workspace(request, project_id)
-        await asyncio.to_thread(self.state.delete, CONNECTION, workspace.id, connection_name)
-        return Response(204)
-
-    # Scripts -------------------------------------------------------------------------------------------
-
-    @operation("POST", "/v1/{project_id}/scripts")
-    async def create_script(self, request: Request, ctx: Context, project_id: str) -> Response:
-        workspace = await self._workspace(request, project_id)
-        script = parse_script(ctx.json_object(PARAMETER_ERROR))
-        await asyncio.to_thread(self.state.save, SCRIPT, workspace.id, script["name"], script, self._user)
-        return Response(204)
-
-    @operation("GET", "/v1/{project_id}/scripts")
-    async def list_scripts(self, request: Request, ctx: Context, project_id: str) -> Response:
-        workspace = await self._workspace(request, project_id)
-        offset, limit = _page(request.query, 10, 1000)
-        found = await asyncio.to_thread(
-            self.state.definitions, SCRIPT, workspace.id, request.query.get("scriptName") or ""
-        )
-        page = [script_document(s) for s in found[offset : offset + limit]]
-        return Response.json({"total": len(found), "scripts": page})
-
-    @operation("GET", "/v1/{project_id}/scripts/{script_name}")
-    async def show_script(
-        self, request: Request, ctx: Context, project_id: str, script_name: str
-    ) -> Response:
-        workspace = await self._workspace(request, project_id)
-        found = await asyncio.to_thread(self.state.definition, SCRIPT, workspace.id, script_name)
-        return Response.json(script_document(found))
-
-    @operation("PUT", "/v1/{project_id}/scripts/{script_name}")
-    async def update_script(
-        self, request: Request, ctx: Context, project_id: str, script_name: str
-    ) -> Response:
-        workspace = await self._workspace(request, project_id)
-        await asyncio.to_thread(self.state.definition, SCRIPT, workspace.id, script_name)
-        body = {"name": script_name, **ctx.json_object(PARAMETER_ERROR)}
-        script = parse_script(body)
-        await asyncio.to_thread(
-            self.state.save, SCRIPT, workspace.id, script["name"], script, self._user, script_name
-        )
-        return Response(204)
-
-    @operation("DELETE", "/v1/{project_id}/scripts/{script_name}")
-    async def delete_script(
-        self, request: Request, ctx: Context, project_id: str, script_name: str
-    ) -> Response:
-        workspace = await self._workspace(request, project_id)
-        await asyncio.to_thread(self.state.delete, SCRIPT, workspace.id, script_name)
-        return Response(204)
-
-    # Jobs ----------------------------------------------------------------------------------------------
-
-    def _parse_job(self, body: dict[str, Any]) -> dict[str, Any]:
-        return parse_job(body, lambda bucket: self.objects.obs.bucket(bucket) is not None)
-
-    @operation("POST", "/v1/{project_id}/jobs")
-    async def create_job(self, request: Request, ctx: Context, project_id: str) -> Response:
-        workspace = await self._workspace(request, project_id)
-        job = await asyncio.to_thread(self._parse_job, ctx.json_object(PARAMETER_ERROR))
-        await asyncio.to_thread(self.state.save, JOB, workspace.id, job["name"], job, self._user)
-        return Response(204)
-
-    @operation("GET", "/v1/{project_id}/jobs")
-    async def list_jobs(self, request: Request, ctx: Context, project_id: str) -> Response:
-        """The workspace's jobs whose name holds ``jobName``, of ``jobType`` (default BATCH), a page
-        (``offset``, ``limit``) at a time, each with its last instance's state."""
-        workspace = await self._workspace(request, project_id)
-        offset, limit = _page(request.query, 10, 100)
-        job_type = request.query.get("jobType") or "BATCH"
-        jobs = [
-            job
-            for job in await asyncio.to_thread(
-                self.state.definitions, JOB, workspace.id, request.query.get("jobName") or ""
-            )
-            if job.document["processType"] == job_type
-        ]
-        last = await asyncio.to_thread(self.state.last_instances, workspace.id)
-        page = [job_summary(job, last.get(job.name)) for job in jobs[offset : offset + limit]]
-        return Response.json({"total": len(jobs), "jobs": page})
-
-    async def _job(self, request: Request, project_id: str, job_name: str) -> tuple[Workspace, Definition]:
-        workspace = await self._workspace(request, project_id)
-        return workspace, await asyncio.to_thread(self.state.definition, JOB, workspace.id, job_name)
-
-    @operation("GET", "/v1/{project_id}/jobs/{job_name}")
-    async def show_job(self, request: Request, ctx: Context, project_id: str, job_name: str) -> Response:
-        _, job = await self._job(request, project_id, job_name)
-        return Response.json(job_document(job, self._user))
-
-    @operation("PUT", "/v1/{project_id}/jobs/{job_name}")
-    async def update_job(self, request: Request, ctx: Context, project_id: str, job_name: str) -> Response:
-        """The job's definition replaced (instances under way go on with the one they started with)."""
-        workspace, _ = await self._job(request, project_id, job_name)
-        job = await asyncio.to_thread(self._parse_job, {"name": job_name, **ctx.json_object(PARAMETER_ERROR)})
-        await asyncio.to_thread(self.state.save, JOB, workspace.id, job["name"], job, self._user, job_name)
-        return Response(204)
-
-    @operation("DELETE", "/v1/{project_id}/jobs/{job_name}")
-    async def delete_job(self, request: Request, ctx: Context, project_id: str, job_name: str) -> Response:
-        """The job and its instances; those under way are stopped first."""
-        workspace, job = await self._job(request, project_id, job_name)
+    async def stop_instances(self, job: Definition) -> None:
+        """Stop the job's instances under way."""
         for instance in await asyncio.to_thread(self.state.active_instances, job.id):
             await self.runner.stop(instance.id)
-        await asyncio.to_thread(self.state.delete, JOB, workspace.id, job_name)
-        return Response(204)
 
     @operation("POST", "/v1/{project_id}/jobs/{job_name}/run-immediate")
     async def run_once(self, request: Request, ctx: Context, project_id: str, job_name: str) -> Response:
         """A new instance of the batch job, its run under way; ``jobParams`` override the job's
         parameters."""
-        workspace, job = await self._job(request, project_id, job_name)
+        workspace, job = await self.definition_of(request, project_id, JOB, job_name)
         if job.document["processType"] != "BATCH":
             raise ApiError(400, BATCH_ONLY, "This API can be called only for batch jobs.")
         params = job_params(job.document, ctx.json_object(PARAMETER_ERROR).get("jobParams"))
@@ -341,9 +179,9 @@ class DataArtsService(RestService):
     async def list_job_instances(self, request: Request, ctx: Context, project_id: str) -> Response:
         """The workspace's instances, newest first, filtered by ``jobName``, ``status``, ``instanceType``,
         ``minPlanTime`` and ``maxPlanTime``."""
-        workspace = await self._workspace(request, project_id)
+        workspace = await self.workspace_of(request, project_id)
         query = request.query
-        offset, limit = _page(query, 10, 1000)
+        offset, limit = page_bounds(query, 10, 1000)
         status = query.get("status")
         if status and status not in INSTANCE_STATES:
             raise invalid(f"status must be one of {', '.join(INSTANCE_STATES)}")
@@ -357,13 +195,16 @@ class DataArtsService(RestService):
         total, found = await asyncio.to_thread(self.state.instances, workspace.id, filters, offset, limit)
         return Response.json({"total": total, "instances": [instance_summary(i) for i in found]})
 
+    async def _instance(self, request: Request, project_id: str, job_name: str, instance_id: str) -> Instance:
+        workspace, _ = await self.definition_of(request, project_id, JOB, job_name)
+        return await asyncio.to_thread(self.state.instance, workspace.id, job_name, instance_id)
+
     @operation("GET", "/v1/{project_id}/jobs/{job_name}/instances/{instance_id}")
     async def show_job_instance(
         self, request: Request, ctx: Context, project_id: str, job_name: str, instance_id: str
     ) -> Response:
         """The instance and the state of each of its nodes."""
-        workspace, _ = await self._job(request, project_id, job_name)
-        instance = await asyncio.to_thread(self.state.instance, workspace.id, job_name, instance_id)
+        instance = await self._instance(request, project_id, job_name, instance_id)
         nodes = await asyncio.to_thread(self.state.nodes, instance.id)
         return Response.json(instance_document(instance, nodes))
 
@@ -372,8 +213,7 @@ class DataArtsService(RestService):
         self, request: Request, ctx: Context, project_id: str, job_name: str, instance_id: str
     ) -> Response:
         """Only a waiting or running instance can be stopped; it is ``manual-stop`` when this answers."""
-        workspace, _ = await self._job(request, project_id, job_name)
-        instance = await asyncio.to_thread(self.state.instance, workspace.id, job_name, instance_id)
+        instance = await self._instance(request, project_id, job_name, instance_id)
         if instance.status not in ACTIVE:
             raise invalid(
                 f"The job instance {instance.id} is {instance.status}: only a running one can be stopped."

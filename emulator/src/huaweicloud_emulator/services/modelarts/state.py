@@ -27,6 +27,7 @@ from typing import Any
 
 from ...http import ApiError
 from ...storage import Storage
+from ..lifecycle import settle_due
 from ..records import JobTable, from_row, insert_row, marks, now_ms
 
 _SCHEMA = """
@@ -256,26 +257,18 @@ class ModelArtsState:
         self._jobs = JobTable(self._meta, "modelarts_training_jobs", state="phase")
 
     def settle(self) -> None:
-        """End the timed transitions that are over (datasets, versions, models). Reads first, so that a
-        poll writes nothing while nothing is due."""
-        now = time.time()
-        due = [
-            table
-            for table in _SETTLED_TABLES
-            if self._meta.query(f"SELECT 1 FROM {table} WHERE settles_at <= ? LIMIT 1", (now,))
-        ]
-        if not due:
-            return
+        """End the timed transitions that are over (datasets, versions, models): each record takes the
+        state it settles to."""
 
-        def move(db: sqlite3.Connection) -> None:
-            for table in due:
+        def move(db: sqlite3.Connection, now: float) -> None:
+            for table in _SETTLED_TABLES:
                 db.execute(
                     f"UPDATE {table} SET status = settles_to, settles_to = NULL, settles_at = NULL"
                     " WHERE settles_at <= ?",
                     (now,),
                 )
 
-        self._meta.write(move)
+        settle_due(self._meta, dict.fromkeys(_SETTLED_TABLES, "settles_at"), move)
 
     def _insert(self, table: str, record: Mapping[str, Any], duplicate: str) -> None:
         try:
@@ -285,12 +278,10 @@ class ModelArtsState:
 
     def _one(self, table: str, kind: str, resource_id: str, **scope: str) -> sqlite3.Row:
         self.settle()
-        columns = {"id": resource_id, **scope}
-        clause = " AND ".join(f"{column} = ?" for column in columns)
-        rows = self._meta.query(f"SELECT * FROM {table} WHERE {clause}", tuple(columns.values()))
-        if not rows:
+        row = JobTable(self._meta, table).find(resource_id, **scope)
+        if row is None:
             raise not_found(kind, resource_id)
-        return rows[0]
+        return row
 
     def _delete(self, table: str, resource_id: str) -> None:
         self._meta.write(lambda db: db.execute(f"DELETE FROM {table} WHERE id = ?", (resource_id,)))

@@ -28,7 +28,7 @@ from typing import Any
 
 from ...http import ApiError
 from ...storage import Storage
-from ..lifecycle import fraction_done
+from ..lifecycle import settle_due, transition_progress
 from ..records import JobTable, from_row, insert_row, marks
 
 _SCHEMA = """
@@ -154,9 +154,7 @@ class Cluster:
 
     def progress(self, now: float) -> float:
         """How far the transition under way is, from 0 to 1."""
-        if self.transition_started is None or self.transition_ends is None:
-            return 1.0
-        return fraction_done(self.transition_started, self.transition_ends - self.transition_started, now)
+        return transition_progress(self.transition_started, self.transition_ends, now)
 
 
 @dataclass(frozen=True)
@@ -208,6 +206,7 @@ class MrsState:
     def __init__(self, storage: Storage):
         self._meta = storage.meta
         self._meta.register_schema("mrs", _SCHEMA)
+        self._clusters = JobTable(self._meta, "mrs_clusters")
         self._jobs = JobTable(self._meta, "mrs_jobs")
 
     # Clusters ----------------------------------------------------------------------------------------
@@ -246,16 +245,9 @@ class MrsState:
 
     def settle(self) -> None:
         """End the transitions whose time is over: starting -> running (or failed), terminating ->
-        terminated. Reads first, so that a poll writes nothing while nothing is due."""
-        now = time.time()
-        due = self._meta.query(
-            "SELECT 1 FROM mrs_clusters WHERE state IN (?, ?) AND transition_ends <= ? LIMIT 1",
-            (STARTING, TERMINATING, now),
-        )
-        if not due:
-            return
+        terminated."""
 
-        def move(db: sqlite3.Connection) -> None:
+        def move(db: sqlite3.Connection, now: float) -> None:
             db.execute(
                 "UPDATE mrs_clusters SET state = CASE WHEN failure IS NULL THEN ? ELSE ? END,"
                 " error_info = failure, transition_started = NULL, transition_ends = NULL, updated = ?"
@@ -268,21 +260,18 @@ class MrsState:
                 (TERMINATED, now, TERMINATING, now),
             )
 
-        self._meta.write(move)
+        settle_due(self._meta, {"mrs_clusters": "transition_ends"}, move)
 
     def cluster(self, project_id: str, cluster_id: str) -> Cluster:
-        self.settle()
-        rows = self._meta.query(
-            "SELECT * FROM mrs_clusters WHERE id = ? AND project_id = ?", (cluster_id, project_id)
-        )
-        if not rows:
+        cluster = self.cluster_by_id(cluster_id)
+        if cluster is None or cluster.project_id != project_id:
             raise ApiError(400, NO_SUCH_CLUSTER, f"The cluster does not exist: {cluster_id}.")
-        return Cluster.from_row(rows[0])
+        return cluster
 
     def cluster_by_id(self, cluster_id: str) -> Cluster | None:
         self.settle()
-        rows = self._meta.query("SELECT * FROM mrs_clusters WHERE id = ?", (cluster_id,))
-        return Cluster.from_row(rows[0]) if rows else None
+        row = self._clusters.find(cluster_id)
+        return None if row is None else Cluster.from_row(row)
 
     def clusters(self, project_id: str, states: tuple[str, ...] | None, name: str | None) -> list[Cluster]:
         """The project's clusters in ``states`` (all if None) named ``name`` (any if None), newest first."""
