@@ -1,16 +1,20 @@
 """OBS conditional writes and deletes, as S3 defines them (boto3): ``If-None-Match: *`` and ``If-Match``
 on PutObject, CopyObject and CompleteMultipartUpload, ``If-Match`` on DeleteObject and an ``ETag`` per
-object of DeleteObjects — checked in the transaction that commits, so concurrent writers are ordered."""
+object of DeleteObjects — checked in the transaction that commits, so concurrent writers are ordered.
+And the conditions a copy puts on its source (``x-amz-copy-source-if-*``, with esdk-obs
+``x-obs-copy-source-if-*``), on CopyObject and UploadPartCopy alike."""
 
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import botocore.exceptions
 import pytest
-from obs_clients import s3, signed
+from obs import CopyObjectHeader
+from obs_clients import s3, sdk, signed
 
 from huaweicloud_emulator.process import EmulatorProcess
 
@@ -140,6 +144,71 @@ def test_copy_conditions_on_the_destination(obs_emulator: EmulatorProcess, bucke
     assert boto.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"source"
     boto.copy_object(Bucket=bucket, Key="new", CopySource=source, IfNoneMatch="*")
     assert boto.get_object(Bucket=bucket, Key="new")["Body"].read() == b"source"
+
+
+def test_copy_source_conditions_on_copy_object_and_upload_part_copy(
+    obs_emulator: EmulatorProcess, bucket: str
+) -> None:
+    boto = s3(obs_emulator)
+    etag = boto.put_object(Bucket=bucket, Key="src", Body=b"source")["ETag"]
+    modified = boto.head_object(Bucket=bucket, Key="src")["LastModified"]
+    before = modified - timedelta(days=1)
+    upload_id = boto.create_multipart_upload(Bucket=bucket, Key="parts")["UploadId"]
+    source = {"Bucket": bucket, "Key": "src"}
+    failing = {
+        "If-Match": {"CopySourceIfMatch": '"0"'},
+        "If-None-Match": {"CopySourceIfNoneMatch": etag},
+        "If-Modified-Since": {"CopySourceIfModifiedSince": modified},
+        "If-Unmodified-Since": {"CopySourceIfUnmodifiedSince": before},
+    }
+    for condition, headers in failing.items():
+        for copy, target in [
+            (boto.copy_object, {"Key": "copy"}),
+            (boto.upload_part_copy, {"Key": "parts", "UploadId": upload_id, "PartNumber": 1}),
+        ]:
+            failed = client_error(copy, Bucket=bucket, CopySource=source, **target, **headers)
+            assert (failed["Status"], failed["Code"], failed["Condition"]) == (
+                412,
+                "PreconditionFailed",
+                f"x-amz-copy-source-{condition}",
+            ), copy
+    assert client_error(boto.head_object, Bucket=bucket, Key="copy")["Status"] == 404
+    assert boto.list_parts(Bucket=bucket, Key="parts", UploadId=upload_id).get("Parts", []) == []
+
+    holding = [
+        {"CopySourceIfMatch": etag},
+        {"CopySourceIfNoneMatch": '"0"'},
+        {"CopySourceIfModifiedSince": before},
+        {"CopySourceIfUnmodifiedSince": modified},
+    ]
+    for number, headers in enumerate(holding, start=1):
+        copied = boto.upload_part_copy(
+            Bucket=bucket, Key="parts", UploadId=upload_id, PartNumber=number, CopySource=source, **headers
+        )
+        assert copied["CopyPartResult"]["ETag"] == etag
+        boto.copy_object(Bucket=bucket, Key=f"copy-{number}", CopySource=source, **headers)
+        assert boto.get_object(Bucket=bucket, Key=f"copy-{number}")["Body"].read() == b"source"
+    parts = boto.list_parts(Bucket=bucket, Key="parts", UploadId=upload_id)["Parts"]
+    assert [(part["PartNumber"], part["ETag"]) for part in parts] == [(n, etag) for n in (1, 2, 3, 4)]
+
+
+def test_copy_source_conditions_of_esdk_obs(obs_emulator: EmulatorProcess, bucket: str) -> None:
+    client = sdk(obs_emulator)
+    assert client.putContent(bucket, "src", b"source").status == 200
+    etag = client.getObjectMetadata(bucket, "src").body.etag
+    copied = client.copyObject(bucket, "src", bucket, "copy", headers=CopyObjectHeader(if_match='"0"'))
+    assert (copied.status, copied.errorCode) == (412, "PreconditionFailed")
+    upload_id = client.initiateMultipartUpload(bucket, "parts").body.uploadId
+    stale = client.copyPart(
+        bucket, "parts", 1, upload_id, f"{bucket}/src", extensionHeaders={"x-obs-copy-source-if-match": '"0"'}
+    )
+    assert (stale.status, stale.errorCode) == (412, "PreconditionFailed")
+    fresh = client.copyPart(
+        bucket, "parts", 1, upload_id, f"{bucket}/src", extensionHeaders={"x-obs-copy-source-if-match": etag}
+    )
+    assert (fresh.status, fresh.body.etag) == (200, etag)
+    copied = client.copyObject(bucket, "src", bucket, "copy", headers=CopyObjectHeader(if_none_match='"0"'))
+    assert (copied.status, copied.body.etag) == (200, etag)
 
 
 def test_conditional_deletes(obs_emulator: EmulatorProcess, bucket: str) -> None:

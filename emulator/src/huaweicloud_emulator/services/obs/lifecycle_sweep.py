@@ -12,8 +12,9 @@ What a sweep at time ``now`` does, for each enabled rule and the objects its fil
 * with ``ExpiredObjectDeleteMarker``, a delete marker that is all that is left of its key is removed;
 * a multipart upload initiated ``DaysAfterInitiation`` days before is aborted.
 
-Work is done a page of keys at a time, each page's changes in one metadata transaction that checks first
-that what it changes is still what was read; blobs nothing references any more are deleted after the
+Work is done a page of keys at a time, each page's changes in metadata transactions that check first
+that what they change is still what was read (current objects expire through DeleteObjects' own code,
+with that check as each key's precondition); blobs nothing references any more are deleted after the
 commit, as after any delete. The clock: ``time.time()`` plus the ``clock_offset_seconds`` setting, or the
 ``now`` given to ``POST /_emulator/obs/lifecycle/run``. The settings (``GET | PUT /_emulator/obs/settings``)
 last until the emulator stops; an interval of 0 stops the background sweep.
@@ -35,10 +36,10 @@ from ...http import ApiError, Request, Response
 from ..base import Context, operation
 from ..lifecycle import RuntimeSettings, SettingsSurface
 from .call import Backend
-from .errors import ObsError
+from .errors import ObsError, precondition_failed
 from .lifecycle import CONFIGURATION
 from .lifecycle_rules import Rule, due_after_days, load
-from .state import NULL_VERSION, ObjectRecord, ObsState, key_bytes
+from .state import NULL_VERSION, ObjectRecord, ObsState, Precondition, Removal, key_bytes
 
 log = logging.getLogger("huaweicloud_emulator.obs.lifecycle")
 
@@ -90,6 +91,20 @@ class SweepReport:
 
 def _stored_version(version_id: str) -> str | None:
     return None if version_id == NULL_VERSION else version_id
+
+
+def _still(record: ObjectRecord) -> Precondition:
+    """Only if the key's current object is still ``record``: one written or deleted since the sweep read
+    it is left to the next sweep."""
+
+    def check(current: ObjectRecord | None) -> None:
+        if current is None or (current.version_id, current.last_modified) != (
+            record.version_id,
+            record.last_modified,
+        ):
+            raise precondition_failed("unchanged since the lifecycle sweep read it")
+
+    return check
 
 
 def _with_storage_class(headers_json: str, storage_class: str) -> str:
@@ -152,15 +167,30 @@ class _BucketSweep:
         lower, inclusive = b"", True
         while page := self.state.object_page(self.bucket, lower, inclusive, None, PAGE):
             actions = [(record, action) for record in page if (action := self._current_action(record))]
-            if actions:
+            expiring = [record for record, action in actions if action == EXPIRE]
+            if expiring:
+                self._expire(expiring)
+            moving = [(record, action) for record, action in actions if action != EXPIRE]
+            if moving:
                 with self.state.meta.transaction() as db:
-                    self._apply_current(db, actions)
+                    self._move_current(db, moving)
             lower, inclusive = key_bytes(page[-1].key), False
 
-    def _apply_current(self, db: sqlite3.Connection, actions: list[tuple[ObjectRecord, str]]) -> None:
-        status = ObsState._versioning(db, self.bucket)
-        dropped: list[str] = []
-        for record, action in actions:
+    def _expire(self, records: list[ObjectRecord]) -> None:
+        """Delete the objects as a DELETE would: in a bucket with versioning, a delete marker on top."""
+        targets = [(record.key, None) for record in records]
+        preconditions = {record.key: _still(record) for record in records}
+        results, garbage = self.state.delete_objects(self.bucket, targets, self.now, preconditions)
+        for result in results:
+            if isinstance(result, Removal) and result.delete_marker:
+                self.report.delete_markers += 1
+            elif isinstance(result, Removal):
+                self.report.expired += 1
+        self.report.garbage += garbage
+
+    def _move_current(self, db: sqlite3.Connection, moves: list[tuple[ObjectRecord, str]]) -> None:
+        """Give the objects their new storage classes."""
+        for record, storage_class in moves:
             where = "WHERE bucket = ? AND key = ? AND version_id IS ? AND last_modified = ?"
             params = (
                 self.bucket,
@@ -171,19 +201,11 @@ class _BucketSweep:
             row = db.execute(f"SELECT headers FROM obs_objects {where}", params).fetchone()
             if row is None:  # written or deleted since it was read: the next sweep sees it afresh
                 continue
-            if action == EXPIRE:
-                dropped += self.state._remove(db, self.bucket, status, record.key, None, self.now)[1]
-                if status is None:
-                    self.report.expired += 1
-                else:
-                    self.report.delete_markers += 1
-            else:
-                db.execute(
-                    f"UPDATE obs_objects SET headers = ? {where}",
-                    (_with_storage_class(row["headers"], action), *params),
-                )
-                self.report.transitioned += 1
-        self.report.garbage += ObsState._garbage(db, dropped)
+            db.execute(
+                f"UPDATE obs_objects SET headers = ? {where}",
+                (_with_storage_class(row["headers"], storage_class), *params),
+            )
+            self.report.transitioned += 1
 
     # -- noncurrent versions and delete markers ----------------------------------------------------
 
@@ -296,7 +318,7 @@ class _BucketSweep:
                     (_with_storage_class(row["headers"], storage_class), seq),
                 )
                 self.report.noncurrent_transitioned += 1
-        self.report.garbage += ObsState._garbage(db, dropped)
+        self.report.garbage += ObsState.unreferenced(db, dropped)
 
     # -- incomplete multipart uploads ---------------------------------------------------------------
 

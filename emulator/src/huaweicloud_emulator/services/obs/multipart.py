@@ -3,7 +3,8 @@
 Parts are blobs of their own, uploaded in any order and in parallel; OBS takes parts down to 100 KiB
 (not S3's 5 MiB). Completion checks the part list, joins the part blobs into one composite blob (no byte
 copied; a single part is used as it is) and commits object and clean-up in one transaction. The ETag is
-the md5 of the concatenated binary part md5s, followed by ``-N``.
+the md5 of the concatenated binary part md5s, followed by ``-N``. A part copied from an object
+(UploadPartCopy) is copied only if the conditions on its source hold, as for CopyObject.
 
 Checksums (:mod:`.checksums`): an upload may be created with ``x-amz-checksum-algorithm`` (and
 ``-type``); every part's declared checksum is verified, stored and listed, computed when the upload has
@@ -32,7 +33,7 @@ from .call import Call
 from .errors import ObsError, invalid_argument, malformed_xml
 from .headers import iso_date, parse_int, parse_range, prefixed, quoted, stored_headers, user_metadata
 from .listing import Cursor, encoder, owner, paginate
-from .objects import parse_copy_source
+from .objects import check_copy_source, parse_copy_source
 from .state import CompletedUpload, ObjectRecord, Part, Upload
 from .versions import version_headers
 from .xml import add, add_all, element, parse, serialize, text_of
@@ -140,6 +141,7 @@ async def _copy_part(
     state, blobs = call.backend.state, call.backend.blobs
     for _ in range(5):
         record = await asyncio.to_thread(state.copy_source, source_bucket, source_key, source_version)
+        check_copy_source(call.request, record)
         wanted = prefixed(call.request, "copy-source-range")
         byte_range = parse_range(wanted, record.size) if wanted else None
         start, length = (byte_range.start, byte_range.length) if byte_range else (0, record.size)

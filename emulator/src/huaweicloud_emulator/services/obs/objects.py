@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 from urllib.parse import parse_qsl, quote, unquote_plus
 
-from ...http import Response
+from ...http import Request, Response
 from ...storage import BlobInfo, BlobStore
 from . import checksums, conditions, encryption, part_reads, tagging
 from .bodies import blob_chunks, drain, is_small, read_small_body, receive_blob
@@ -254,6 +254,14 @@ def parse_copy_source(value: str) -> tuple[str, str, str | None]:
     return decode_key(raw_bucket), decode_key(raw_key), version
 
 
+def check_copy_source(request: Request, source: ObjectRecord) -> None:
+    """Hold the conditions a copy puts on its source (CopyObject, UploadPartCopy): ``copy-source-if-match``,
+    ``-if-none-match``, ``-if-modified-since`` and ``-if-unmodified-since``, with the prefix of the
+    ``copy-source`` header (``x-obs-`` or ``x-amz-``). One that fails is a 412 ``PreconditionFailed``."""
+    prefix = (OBS_PREFIX if "x-obs-copy-source" in request.headers else "x-amz-") + "copy-source-"
+    check_conditions(request.headers, source, prefix=prefix)
+
+
 def _directive(call: Call, name: str) -> str:
     value = (prefixed(call.request, name) or "COPY").upper()
     if value not in ("COPY", "REPLACE"):
@@ -279,7 +287,6 @@ async def copy_object(call: Call, source: str) -> Response:
             "changing the object's metadata, storage class, website redirect location or encryption "
             "attributes.",
         )
-    condition_prefix = (OBS_PREFIX if "x-obs-copy-source" in request.headers else "x-amz-") + "copy-source-"
     new_headers = stored_headers(request)
     new_metadata = user_metadata(request)
     new_tags = tagging.parse_header(prefixed(request, "tagging"))
@@ -291,7 +298,7 @@ async def copy_object(call: Call, source: str) -> Response:
     now = time.time()
 
     def build(source_record: ObjectRecord) -> ObjectRecord:
-        check_conditions(request.headers, source_record, prefix=condition_prefix)
+        check_copy_source(request, source_record)
         sse.check_source(source_record)
         replace = metadata_directive == "REPLACE"
         return ObjectRecord(

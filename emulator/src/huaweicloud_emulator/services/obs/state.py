@@ -381,8 +381,9 @@ class ObsState:
         return bool(self.meta.query(_BLOB_USED, (blob_id,) * 3))
 
     @staticmethod
-    def _garbage(db: sqlite3.Connection, blob_ids: Iterable[str | None]) -> list[str]:
-        """Those of ``blob_ids`` (None: a delete marker's) that nothing references any more."""
+    def unreferenced(db: sqlite3.Connection, blob_ids: Iterable[str | None]) -> list[str]:
+        """Those of ``blob_ids`` (None: a delete marker's) that nothing references any more, read in the
+        transaction ``db`` that dropped their references: the blobs to delete after its commit."""
         return [
             blob_id
             for blob_id in dict.fromkeys(blob_ids)
@@ -615,7 +616,7 @@ class ObsState:
                         "not match its length any more.",
                     )
             dropped = self._write_object(db, record, in_place=check_replacing and replacing is not None)
-            return self._garbage(db, dropped)
+            return self.unreferenced(db, dropped)
 
         # The hot path of small PUTs: grouped with concurrent writes into one COMMIT.
         return await self.meta.write_async(write)
@@ -636,7 +637,7 @@ class ObsState:
             record = build(source)
             self._check(db, record.bucket, record.key, precondition)
             dropped = self._write_object(db, record)
-            return record, source, self._garbage(db, dropped)
+            return record, source, self.unreferenced(db, dropped)
 
     def delete_object(
         self,
@@ -678,7 +679,7 @@ class ObsState:
                 result, blobs = self._remove(db, bucket, status, key, version_id, now)
                 results.append(result)
                 dropped += blobs
-            return results, self._garbage(db, dropped)
+            return results, self.unreferenced(db, dropped)
 
     def _remove(
         self,
@@ -761,7 +762,7 @@ class ObsState:
                         dropped += self._remove(db, bucket, status, key, None, now)[1]
             for record in records:
                 dropped += self._write_object(db, record)
-            return self._garbage(db, dropped)
+            return self.unreferenced(db, dropped)
 
     def set_object_tags(
         self, bucket: str, key: str, tags: Tags | None, version_id: str | None = None
@@ -903,7 +904,7 @@ class ObsState:
                     _dump_checksum(part.checksum),
                 ),
             )
-            return self._garbage(db, [old["blob_id"]]) if old else []
+            return self.unreferenced(db, [old["blob_id"]]) if old else []
 
         return await self.meta.write_async(write)
 
@@ -990,7 +991,7 @@ class ObsState:
             )
             in_object = {p.blob_id for p in used}  # the object's blob now, or its composite's parts
             unused = [blob_id for blob_id in current.values() if blob_id not in in_object]
-            return self._garbage(db, [*unused, *dropped])
+            return self.unreferenced(db, [*unused, *dropped])
 
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> list[str]:
         with self.meta.transaction() as db:
@@ -1007,7 +1008,7 @@ class ObsState:
                 ).fetchall()
             ]
             db.execute("DELETE FROM obs_uploads WHERE upload_id = ?", (upload_id,))
-            return self._garbage(db, blobs)
+            return self.unreferenced(db, blobs)
 
     def upload_page(
         self,
