@@ -220,6 +220,15 @@ def log_of(client: ModelArtsClient, job_id: str) -> str:
     return str(client.show_training_job_logs_preview(request).content)
 
 
+def start_sleeper(client: ModelArtsClient, bucket: str, folder: str) -> tuple[str, list[int]]:
+    """A running job of ``sleeps.py``, its outputs under ``folder``: its id, and the pids of its boot file
+    and of the ``sleep`` it started."""
+    request = training_job(bucket, "sleeps.py", unique("sleeps"), outputs=outputs(bucket, folder))
+    job_id = client.create_training_job(request).metadata.id
+    text = wait_until(lambda: log_of(client, job_id), lambda log: "pids " in log)
+    return job_id, [int(pid) for pid in text.split("pids ")[1].split()[:2]]
+
+
 # Datasets ------------------------------------------------------------------------------------------
 
 
@@ -399,12 +408,7 @@ def test_a_raising_script_fails_with_its_traceback_and_publishes_nothing(
 def test_terminating_a_job_kills_its_process_group_and_publishes_nothing(
     client: ModelArtsClient, obs: ObsClient, bucket: str
 ) -> None:
-    job_id = client.create_training_job(
-        training_job(bucket, "sleeps.py", unique("sleeps"), outputs=outputs(bucket, "killed"))
-    ).metadata.id
-    wait_for_phase(client, job_id, {"Running"})
-    text = wait_until(lambda: log_of(client, job_id), lambda log: "pids " in log)
-    pids = [int(pid) for pid in text.split("pids ")[1].split()[:2]]
+    job_id, pids = start_sleeper(client, bucket, "killed")
     stopped = client.stop_training_job(
         StopTrainingJobRequest(training_job_id=job_id, body=JobActionType(action_type="terminate"))
     )
@@ -422,6 +426,21 @@ def test_terminating_a_job_kills_its_process_group_and_publishes_nothing(
     with pytest.raises(ClientRequestException) as gone:
         job_detail(client, job_id)
     assert gone.value.status_code == 404
+
+
+def test_a_killed_emulator_leaves_no_process_of_a_running_job(
+    fresh_emulator: EmulatorProcess,
+) -> None:
+    """``kill -9`` gives the emulator no time to end its jobs: the kernel must end them, the boot file and
+    the ``sleep`` it started alike."""
+    fresh_emulator.admin("PUT", "modelarts/settings", SETTINGS)
+    bucket = make_bucket(sdk(fresh_emulator))
+    _, pids = start_sleeper(sdk_client(ModelArtsClient, fresh_emulator), bucket, "orphans")
+    assert all(is_running(pid) for pid in pids)
+
+    fresh_emulator.kill()
+    survivors = wait_until(lambda: [pid for pid in pids if is_running(pid)], lambda alive: not alive, 10.0)
+    assert survivors == []
 
 
 def test_a_job_on_a_missing_code_directory_fails_to_create(client: ModelArtsClient, bucket: str) -> None:
@@ -565,16 +584,13 @@ def test_after_a_crash_a_running_job_is_abnormal_and_services_serve_again(
     obs = sdk(emulator)
     bucket = make_bucket(obs)
     client = sdk_client(ModelArtsClient, emulator)
-    request = training_job(bucket, "sleeps.py", unique("sleeps"), outputs=outputs(bucket, "crashed"))
-    job_id = client.create_training_job(request).metadata.id
-    text = wait_until(lambda: log_of(client, job_id), lambda log: "pids " in log)
+    job_id, (boot_file, _) = start_sleeper(client, bucket, "crashed")
     model_id = publish_model(emulator, obs, bucket, "served", SERVICE)
     assert wait_for_model(emulator, model_id)["model_status"] == "published"
     service_id = deploy(emulator, model_id)
     assert wait_for_service(emulator, service_id)["status"] == "running"
 
     emulator.kill()
-    boot_file = int(text.split("pids ")[1].split()[0])  # killed with the emulator (PR_SET_PDEATHSIG)
     assert not wait_until(lambda: is_running(boot_file), lambda running: not running)
     emulator.start()
     client = sdk_client(ModelArtsClient, emulator)

@@ -4,18 +4,16 @@
 
 * in a new session, so the job and everything it starts (a JVM, Python workers, a user's ``sleep``) form
   one process group, and :meth:`JobProcess.kill` -- a cancellation, or the job's end -- kills all of it;
-* through a launcher (this very file, run with the emulator's interpreter in isolated mode) that asks
-  the kernel to kill the job when the emulator dies (``PR_SET_PDEATHSIG``, Linux), then ``exec``s the
-  command: the request survives ``exec``, so it holds for any command without a ``preexec_fn`` (unsafe in
-  a process with threads, as the emulator is). The kernel sends the signal when the thread that forked
-  the child ends; the asyncio loop forks from its own thread, which lives as long as the emulator;
+* under a launcher (:mod:`.launcher`, run with the emulator's interpreter in isolated mode) that leads
+  the group and kills all of it when the emulator dies, even by ``kill -9`` (Linux), and ends with the
+  command's exit status;
 * in its own working directory, with a scrubbed environment (:func:`job_environment`: ``PATH``,
   ``LANG``, ``JAVA_HOME`` and what the engine adds, never the emulator's keys or the host's secrets);
 * with stdout and stderr merged, in the order they were written, into a log file of bounded size
   (:class:`JobLog`: the head as written, then only the tail).
 
 All of it is awaited on the event loop (asyncio subprocesses, a log pump task): a running job holds no
-thread. The module imports nothing but the standard library, so that it can be the launcher.
+thread.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-LAUNCHER = str(Path(__file__).resolve())
+LAUNCHER = str(Path(__file__).with_name("launcher.py").resolve())
 MAX_LOG_BYTES = 16 * 1024 * 1024  # of one job's log: its head, a marker, and its tail
 LOG_TAIL_BYTES = 1024 * 1024  # what is kept of the end once the head is full (a traceback is there)
 _CHUNK = 65536
@@ -148,11 +146,13 @@ class JobProcess:
 
     @property
     def returncode(self) -> int | None:
-        """The exit status once the command has ended (negative: killed by that signal)."""
+        """The command's exit status once it has ended (negative: killed by that signal), as the launcher
+        ends with it."""
         return self._process.returncode
 
     def kill(self) -> None:
-        """Kill the whole process group (the command and whatever it started; its id is the command's)."""
+        """Kill the whole process group (the launcher, the command and whatever it started; its id is the
+        launcher's)."""
         kill_group(self._process.pid)
 
     async def wait(self) -> int:
@@ -181,29 +181,3 @@ class JobProcess:
             return
         while chunk := await stream.read(_CHUNK):
             self.log.write(chunk)
-
-
-# The launcher -----------------------------------------------------------------------------------------
-
-
-def _die_with_parent(parent: int) -> None:
-    """Be killed if the emulator dies, even by ``kill -9`` (Linux only: elsewhere the job is orphaned)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the emulator died before the request was in place
-        os._exit(1)
-
-
-def _launch(argv: list[str]) -> None:
-    parent, command = int(argv[0]), argv[1:]
-    _die_with_parent(parent)
-    os.execvp(command[0], command)
-
-
-if __name__ == "__main__":
-    _launch(sys.argv[1:])
