@@ -314,9 +314,22 @@ def _memory(outcome: Outcome, group: str) -> Row:
     row.note = (
         f"{baseline.rss_mib:.0f} MiB at {baseline.elapsed:.0f} s, at most {peak.rss_mib:.0f} MiB "
         f"(at {peak.elapsed:.0f} s), {outcome.samples[-1].rss_mib:.0f} MiB at the end; "
-        f"{outcome.samples[0].rss_mib:.0f} MiB before the traffic"
+        f"{outcome.samples[0].rss_mib:.0f} MiB before the traffic; "
+        f"MiB (at minute): {_course(baseline, later)}"
     )
     return row
+
+
+def _course(baseline: Sample, later: list[Sample], points: int = 6) -> str:
+    """The RSS at evenly spaced times from the end of the warm-up to the end of the run, to tell a creep
+    (each higher than the last) from a plateau."""
+    samples = [baseline, *later]
+    span = later[-1].elapsed - baseline.elapsed
+    picked = []
+    for i in range(points):
+        mark = baseline.elapsed + span * i / (points - 1)
+        picked.append(min(samples, key=lambda sample: abs(sample.elapsed - mark)))
+    return ", ".join(f"{s.rss_mib:.0f} ({s.elapsed / 60:.1f})" for s in picked)
 
 
 def rows(outcome: Outcome, clients: int) -> list[Row]:

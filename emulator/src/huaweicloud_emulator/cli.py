@@ -25,6 +25,7 @@ from pathlib import Path
 from .account import DEFAULT_ACCESS_KEY, DEFAULT_DOMAIN_NAME, DEFAULT_SECRET_KEY
 from .app import Emulator, EmulatorConfig
 from .faults import Fault
+from .malloc_settings import tune_malloc
 from .services.admin import ADMIN_PREFIX, check_admin_token, is_loopback
 
 READY_PREFIX = "huaweicloud-emulator listening on "
@@ -260,6 +261,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Before any thread starts (the worker pool, the committer): flat memory under sustained traffic.
+    logging.getLogger(__name__).info("malloc settings applied: %s", tune_malloc() or "none")
     try:
         faults = dict(Fault.parse(spec) for spec in args.fault)
     except ValueError as exc:
