@@ -6,13 +6,13 @@ yet is not done (the old provider's sensor counted it as a success). Killing the
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import (
     emulator_connection,
     first_trigger_event,
@@ -32,6 +32,7 @@ from airflow_huaweicloud.operators.cdm import (
 )
 from airflow_huaweicloud.sensors.cdm import CDMShowJobStatusSensor
 from airflow_huaweicloud.triggers.cdm import CDMJobStatusTrigger
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
 from huaweicloud_toolkit.cdm import job_definition
@@ -209,3 +210,77 @@ def test_jobs_run_on_a_temporary_cluster_that_is_deleted_after_them(hook: CDMHoo
     assert hook.wait_for_cluster(temporary, "DELETED", poll_interval=0.1, timeout=30)["status"] == "DELETED"
     with pytest.raises(ValueError, match="either clusters"):
         CDMCreateAndExecuteJobOperator(task_id="t", jobs=[job])
+
+
+OBS_LINK = {"name": "obs", "connector": "obs-connector", "config": {"server": "obs", "port": 443}}
+TEMPORARY = {"name": "temporary", "flavor_id": "cdm.small", **NETWORK}
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "complaint"),
+    [
+        pytest.param(
+            lambda: CDMStartJobOperator(task_id="t", cluster_id="c", job_name="j", deferrable="false"),
+            TypeError,
+            "deferrable must be True or False, not str 'false'",
+            id="start deferrable",
+        ),
+        pytest.param(
+            lambda: CDMStartJobOperator(task_id="t", cluster_id="c", job_name="j", poll_interval=0),
+            ValueError,
+            "poll_interval must be positive, not 0",
+            id="start poll_interval zero",
+        ),
+        pytest.param(
+            lambda: CDMStartJobOperator(task_id="t", cluster_id="c", job_name="j", poll_interval="10"),
+            TypeError,
+            "poll_interval must be a number of seconds, not str '10'",
+            id="start poll_interval text",
+        ),
+        pytest.param(
+            lambda: CDMCreateAndExecuteJobOperator(task_id="t", jobs=[], clusters=["c"], poll_interval=-1),
+            ValueError,
+            "poll_interval must be positive, not -1",
+            id="create-and-execute poll_interval",
+        ),
+        pytest.param(
+            lambda: CDMCreateAndExecuteJobOperator(task_id="t", jobs=[], clusters=["c"], cluster=TEMPORARY),
+            ValueError,
+            "give either clusters (existing ones) or cluster (a temporary one)",
+            id="both clusters and cluster",
+        ),
+        pytest.param(
+            lambda: CDMCreateAndExecuteJobOperator(task_id="t", jobs=[], clusters=["c"], links=[OBS_LINK]),
+            ValueError,
+            "links are created on the temporary cluster: give them with cluster, not clusters",
+            id="links without a temporary cluster",
+        ),
+        pytest.param(
+            lambda: CDMCreateAndExecuteJobOperator(
+                task_id="t", jobs=[], cluster=TEMPORARY, links=[OBS_LINK, {"name": "db"}]
+            ),
+            ValueError,
+            "links[1] has no connector",
+            id="link without connector",
+        ),
+        pytest.param(
+            lambda: CDMCreateAndExecuteJobOperator(task_id="t", jobs=[], cluster=TEMPORARY, links=["obs"]),
+            TypeError,
+            "links[0] must be a mapping, not str",
+            id="link not a mapping",
+        ),
+        pytest.param(
+            lambda: CDMCreateAndExecuteJobOperator(
+                task_id="t", jobs=[], cluster=TEMPORARY, links=[{**OBS_LINK, "config": "server=obs"}]
+            ),
+            TypeError,
+            "links[0]['config'] must be a mapping, not str",
+            id="link config not a mapping",
+        ),
+    ],
+)
+def test_bad_arguments_fail_at_construction_naming_the_argument(
+    build: Callable[[], Any], error: type, complaint: str
+) -> None:
+    with pytest.raises(error, match=re.escape(complaint)):
+        build()

@@ -25,13 +25,34 @@ from airflow.sdk import BaseOperator
 
 from airflow_huaweicloud.hooks.cdm import CDMHook
 from airflow_huaweicloud.lineage import ExternalJobLineageMixin
-from airflow_huaweicloud.operators.base import ServiceHookMixin, default_deferrable
+from airflow_huaweicloud.operators.base import (
+    ServiceHookMixin,
+    checked_deferrable,
+    checked_poll_interval,
+    default_deferrable,
+)
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.cdm import SECRET_INPUTS
 from huaweicloud_toolkit.waiters import ResourceFailedError, WaiterTimeoutError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+
+def _check_links(links: Sequence[Mapping[str, Any]], *, temporary_cluster: bool) -> None:
+    """Refuse, at parse time, links that ``CDMCreateAndExecuteJobOperator`` could not create (they are not
+    templated, so what is wrong now is wrong at execute time), or would silently ignore."""
+    if links and not temporary_cluster:
+        raise ValueError("links are created on the temporary cluster: give them with cluster, not clusters")
+    for index, link in enumerate(links):
+        if not isinstance(link, Mapping):
+            raise TypeError(f"links[{index}] must be a mapping, not {type(link).__name__}")
+        missing = [key for key in ("name", "connector") if not link.get(key)]
+        if missing:
+            raise ValueError(f"links[{index}] has no {' and no '.join(missing)}")
+        config = link.get("config") or {}
+        if not isinstance(config, Mapping):
+            raise TypeError(f"links[{index}]['config'] must be a mapping, not {type(config).__name__}")
 
 
 class CDMBaseOperator(ServiceHookMixin[CDMHook], BaseOperator):
@@ -115,8 +136,8 @@ class CDMStartJobOperator(ExternalJobLineageMixin, CDMBaseOperator):
         self.job_name = job_name
         self.variables = variables
         self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
+        self.deferrable = checked_deferrable(deferrable)
+        self.poll_interval = checked_poll_interval(poll_interval)
         self._waiting_for: int | None = None  # the run execute() waits for, for on_kill
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -248,6 +269,7 @@ class CDMCreateAndExecuteJobOperator(ExternalJobLineageMixin, CDMBaseOperator):
         super().__init__(**kwargs)
         if (clusters is None) == (cluster is None):
             raise ValueError("give either clusters (existing ones) or cluster (a temporary one)")
+        _check_links(links, temporary_cluster=cluster is not None)
         from airflow.sdk.log import mask_secret
 
         for link in links:
@@ -261,7 +283,7 @@ class CDMCreateAndExecuteJobOperator(ExternalJobLineageMixin, CDMBaseOperator):
         self.links = list(links)
         self.delete_cluster = delete_cluster
         self.wait_for_completion = wait_for_completion if cluster is None else True
-        self.poll_interval = poll_interval
+        self.poll_interval = checked_poll_interval(poll_interval)
         self._started: tuple[str, list[str]] | None = None  # (cluster, jobs) of the runs, for on_kill
         self._temporary: str | None = None
 
