@@ -1,9 +1,9 @@
 """What differs between the Airflow 3 releases the provider supports (3.0 to 3.3), in one place.
 
-Airflow 3.1's Task SDK took over ``BaseHook``, ``AirflowException`` and ``conf`` (``airflow.sdk``,
-``airflow.sdk.exceptions``, ``airflow.sdk.configuration``) and added ``BaseHook.aget_connection``; on 3.0
-they come from Airflow core. Every other Airflow name the provider uses is in ``airflow.sdk`` on 3.0
-already.
+Airflow 3.1's Task SDK took over ``BaseHook``, ``AirflowException``, ``TaskDeferred`` (what an operator's
+``defer`` raises) and ``conf`` (``airflow.sdk``, ``airflow.sdk.exceptions``, ``airflow.sdk.configuration``)
+and added ``BaseHook.aget_connection``; on 3.0 they come from Airflow core. Every other Airflow name the
+provider uses is in ``airflow.sdk`` on 3.0 already.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ except ImportError:  # Airflow 3.0
     from airflow.hooks.base import BaseHook  # type: ignore[attr-defined,no-redef]
 
 try:
-    from airflow.sdk.exceptions import AirflowException
+    from airflow.sdk.exceptions import AirflowException, TaskDeferred
 except ImportError:  # Airflow 3.0
-    from airflow.exceptions import AirflowException
+    from airflow.exceptions import AirflowException, TaskDeferred  # type: ignore[no-redef]
 
 try:
     from airflow.sdk.configuration import conf
@@ -29,7 +29,7 @@ except ImportError:  # Airflow 3.0
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-__all__ = ["AirflowException", "BaseHook", "aget_connection", "conf"]
+__all__ = ["AirflowException", "BaseHook", "TaskDeferred", "aget_connection", "conf"]
 
 
 async def aget_connection(conn_id: str) -> Connection:
