@@ -50,8 +50,12 @@ lint: env
 typecheck: env
 	$(RUN) mypy
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist): most tests wait on an emulator, Airflow or Spark
+# process, so two workers keep two cores busy. Each worker has its own session emulator.
+TEST_WORKERS ?= 2
+
 test: lint typecheck system-packages
-	$(RUN) pytest
+	$(RUN) pytest -n $(TEST_WORKERS)
 
 # The tests without lint and type checks, e.g. `make test-fast ARGS="-k obs -x"`.
 test-fast: env system-packages
