@@ -9,7 +9,7 @@ export UV_LINK_MODE ?= copy
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help env lint typecheck test test-fast demo up bench bench-quick bench-dli bench-dws clean system-packages bench-cli soak test-arm64
+.PHONY: help env lint typecheck test test-compat test-fast demo up bench bench-quick bench-dli bench-dws clean system-packages bench-cli soak test-arm64
 
 help:
 	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
@@ -56,6 +56,28 @@ TEST_WORKERS ?= 2
 
 test: lint typecheck system-packages
 	$(RUN) pytest -n $(TEST_WORKERS)
+	$(MAKE) --no-print-directory test-compat ARGS="$(COMPAT_QUICK)"
+
+# The provider's tests on the oldest Airflow it supports (3.0.x), in compat/airflow-3.0's environment (its
+# own lock), from here so that pyproject.toml's pytest settings apply; `make test` runs them after the
+# suite above, which is on the newest. Deselected, for what Airflow 3.0 does not have:
+# - [no bucket]: its ObjectStoragePath never hands a path to the provider's path class (OBSPath), which
+#   refuses obs:///key when the path is made;
+# - the remote-log handler found by the obs:// scheme: Airflow 3.0 finds none by scheme; it takes
+#   logging_config_class, which test_task_logs_are_written_to_and_read_back_from_obs runs end to end.
+COMPAT := compat/airflow-3.0
+COMPAT_DESELECT := \
+	--deselect "provider/tests/test_bad_input.py::test_bad_obs_urls_are_refused_by_object_storage_paths[no bucket]" \
+	--deselect provider/tests/test_remote_logging.py::test_airflow_finds_the_handler_by_the_obs_scheme
+# `make test` leaves out, on 3.0, the end-to-end DAG runs of the files below (about 10 of the 12-17 minutes
+# the whole 3.0 suite takes on 2 cores) to keep within its time budget; it keeps the ones where 3.0
+# differs (CSMS, SMN alerts, the OBS examples, object storage, remote logging). `make test-compat` runs all.
+COMPAT_QUICK := $(addprefix --ignore=provider/tests/,test_cdm_dag.py test_dataarts_dag.py test_dli_dags.py \
+	test_dws_dag.py test_functiongraph_dag.py test_modelarts_dag.py test_mrs_dag.py test_transfers_dag.py \
+	test_lineage.py test_links.py test_obs_asset_schedule.py test_reliability.py test_default_deferrable.py)
+test-compat: system-packages | $(UV)
+	cd $(COMPAT) && $(UV) sync --locked
+	$(COMPAT)/.venv/bin/pytest provider/tests -n $(TEST_WORKERS) $(COMPAT_DESELECT) $(ARGS)
 
 # The tests without lint and type checks, e.g. `make test-fast ARGS="-k obs -x"`.
 test-fast: env system-packages

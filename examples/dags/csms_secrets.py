@@ -18,7 +18,9 @@ they learnt, never the password.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import BaseHook, Variable, dag, task
+from airflow.sdk import Variable, dag, task
+
+from airflow_huaweicloud.version_compat import BaseHook  # where the running Airflow has it
 
 
 @dag(

@@ -38,7 +38,6 @@ from typing import Any
 import pendulum
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.sdk import Param, dag, task
-from airflow.sdk.exceptions import AirflowException
 
 from airflow_huaweicloud.notifications.smn import SMNNotifier
 from airflow_huaweicloud.operators.dli import DLISqlOperator
@@ -47,6 +46,7 @@ from airflow_huaweicloud.operators.functiongraph import FunctionGraphInvokeOpera
 from airflow_huaweicloud.operators.obs import OBSCreateBucketOperator
 from airflow_huaweicloud.sensors.obs import OBSKeySensor
 from airflow_huaweicloud.transfers.obs_to_dws import OBSToDWSOperator
+from airflow_huaweicloud.version_compat import AirflowException  # where the running Airflow has it
 
 BUCKET = os.environ.get("HUAWEICLOUD_DEMO_BUCKET", "huaweicloud-demo-lake")
 CLUSTER = os.environ.get("HUAWEICLOUD_DEMO_CLUSTER", "huaweicloud-demo-warehouse")

@@ -57,7 +57,7 @@ def huaweicloud_obs_object_storage():
         rows, size = 0, 0
         for report in sorted(day.glob("*.csv")):
             with report.open() as f:
-                rows += sum(1 for _ in f) - 1  # minus the header
+                rows += len(f.readlines()) - 1  # minus the header
             size += report.stat().st_size
         # [END howto_obs_path_read]
         # [START howto_obs_path_copy]

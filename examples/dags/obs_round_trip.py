@@ -31,7 +31,9 @@ def huaweicloud_obs_round_trip():
         OBSHook().create_bucket(BUCKET)
         return BUCKET
 
-    @task
+    # multiple_outputs=False: one XCom for the whole dict, whose keys hold "/" (Airflow 3.0 refuses XCom
+    # keys with "/"; a dict-typed task would push one XCom per key).
+    @task(multiple_outputs=False)
     def upload(bucket: str) -> dict[str, str]:
         from airflow_huaweicloud.hooks.obs import OBSHook
 
@@ -39,7 +41,7 @@ def huaweicloud_obs_round_trip():
         # replace=True: the DAG can run again over the same bucket
         return {key: hook.load_string(body, key, bucket, replace=True) for key, body in REPORTS.items()}
 
-    @task
+    @task(multiple_outputs=False)
     def verify(bucket: str, etags: dict[str, str]) -> dict[str, int]:
         from airflow_huaweicloud.hooks.obs import OBSHook
 

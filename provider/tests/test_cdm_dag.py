@@ -9,7 +9,7 @@ import io
 import json
 
 import pytest
-from provider_fixtures import emulator_connection
+from provider_fixtures import emulator_connection, without_mask_requests
 
 from airflow_huaweicloud.hooks.cdm import CDMHook
 from airflow_huaweicloud.hooks.obs import OBSHook
@@ -45,7 +45,7 @@ def test_the_migration_example_dag(
         "CDM_POLL_INTERVAL": "0.3",
     }
     result = airflow_sandbox.dags_test(DAG_ID, env=env, timeout=300)
-    output = result.output
+    output = without_mask_requests(result.output)
     assert result.succeeded, (result.task_states, output[-5000:])
     assert set(result.task_states) == {
         "create_bucket",

@@ -45,7 +45,8 @@ def backend_kwargs(emulator: EmulatorProcess, **overrides) -> dict:
 
 def make_backend(emulator: EmulatorProcess, **overrides) -> CSMSBackend:
     backend = CSMSBackend(**backend_kwargs(emulator, **overrides))
-    backend._set_connection_class(Connection)  # as Airflow's worker-side loader does
+    if hasattr(backend, "_set_connection_class"):  # not on Airflow 3.0: its backends build core Connections
+        backend._set_connection_class(Connection)  # as Airflow's worker-side loader does
     return backend
 
 

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import (
     emulator_connection,
     first_trigger_event,
@@ -27,6 +26,7 @@ from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.operators.dataarts import DataArtsDLFStartJobOperator, DataArtsRunJobOperator
 from airflow_huaweicloud.sensors.dataarts import DataArtsDLFShowJobStatusSensor
 from airflow_huaweicloud.triggers.dataarts import DataArtsJobInstanceTrigger
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit.dataarts import job_definition, node
 

@@ -27,7 +27,7 @@ _PROBE = textwrap.dedent(
     """
     import importlib, inspect, json, pkgutil, sys
     from airflow.sdk import BaseOperator
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow_huaweicloud.version_compat import TaskDeferred
 
     bucket, function_urn = sys.argv[1:]
     defaults = {}

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import first_trigger_event, hook_maker, round_trip, task_context
 
 from airflow_huaweicloud.hooks.dli import DLIHook
@@ -35,6 +34,7 @@ from airflow_huaweicloud.sensors.dli import (
     DLIShowElasticResourcePoolStatusSensor,
     DLIShowEnhancedConnectionSensor,
 )
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
 from huaweicloud_toolkit import dli as toolkit_dli

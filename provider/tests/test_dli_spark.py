@@ -9,7 +9,6 @@ import time
 import uuid
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import first_trigger_event, round_trip, run_in_thread, task_context
 
 from airflow_huaweicloud.hooks.dli import DLIHook, SparkBatchFailedError
@@ -17,6 +16,7 @@ from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.operators.dli import DLISparkBatchOperator, DLIUploadFilesOperator
 from airflow_huaweicloud.sensors.dli import DLIJobSensor, DLISparkShowBatchStateSensor
 from airflow_huaweicloud.triggers.dli import DLISparkCreateBatchJobTrigger
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_toolkit import HuaweiCloudError
 
 COUNT_BY_REGION = """\

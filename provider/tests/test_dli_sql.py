@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from airflow.sdk import DAG
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import first_trigger_event, round_trip, run_in_thread, task_context
 
 from airflow_huaweicloud.hooks.dli import DLIHook
@@ -21,6 +20,7 @@ from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.operators.dli import DLIGetSqlJobResultOperator, DLISqlOperator
 from airflow_huaweicloud.sensors.dli import DLIJobSensor, DLISqlShowJobStatusSensor
 from airflow_huaweicloud.triggers.dli import DLIRunSqlJobTrigger
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
 from huaweicloud_toolkit.waiters import ResourceFailedError

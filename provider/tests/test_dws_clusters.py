@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import emulator_connection
 
 from airflow_huaweicloud.hooks.dws import DWSHook, SnapshotNotAvailableError
@@ -25,6 +24,7 @@ from airflow_huaweicloud.operators.dws import (
 )
 from airflow_huaweicloud.sensors.dws import DWSClusterSensor, DWSSnapshotSensor
 from airflow_huaweicloud.triggers.dws import DWSClusterTrigger, DWSSnapshotTrigger
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
 

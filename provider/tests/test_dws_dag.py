@@ -10,7 +10,7 @@ import io
 import json
 
 import pytest
-from provider_fixtures import emulator_connection
+from provider_fixtures import emulator_connection, without_mask_requests
 
 from airflow_huaweicloud.hooks.dws import DWSHook
 from airflow_huaweicloud.hooks.obs import OBSHook
@@ -40,7 +40,7 @@ def test_the_warehouse_example_dag(
         "DWS_POLL_INTERVAL": "0.3",
     }
     result = airflow_sandbox.dags_test(DAG_ID, env=env, timeout=300)
-    output = result.output
+    output = without_mask_requests(result.output)
     assert result.succeeded, (result.task_states, output[-5000:])
     assert set(result.task_states) == {
         "create_bucket",

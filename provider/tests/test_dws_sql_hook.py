@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import sqlalchemy
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from postgres_server import PostgresServer, postgres  # noqa: F401 - the session fixture
 
@@ -71,7 +72,11 @@ def test_the_connection_and_its_database(connect) -> None:
     assert DWSSqlHook(database=OTHER_DATABASE).get_first("SELECT name FROM whoami") == (OTHER_DATABASE,)
     assert DWSSqlHook(schema=OTHER_DATABASE).get_first("SELECT current_database()") == (OTHER_DATABASE,)
     assert hook.test_connection() == (True, "Connection successfully tested")
-    assert hook.get_uri().startswith("postgresql+psycopg://postgres@127.0.0.1:")
+    # SQLAlchemy's psycopg 3 dialect needs SQLAlchemy 2; Airflow 3.0 pins 1.4, where psycopg 2's is used.
+    driver = "psycopg" if int(sqlalchemy.__version__.split(".")[0]) >= 2 else "psycopg2"
+    assert hook.get_uri().startswith(f"postgresql+{driver}://postgres@127.0.0.1:")
+    with hook.get_sqlalchemy_engine().connect() as engine_connection:  # what lineage and get_df use
+        assert engine_connection.exec_driver_sql("SELECT name FROM whoami").scalar() == "postgres"
 
 
 def test_libpq_settings_and_row_factories_from_the_extras(connect) -> None:

@@ -26,7 +26,7 @@ from airflow_huaweicloud.fs.obs import OBSFileSystem
 from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.testing import AirflowSandbox
 from huaweicloud_emulator.process import EmulatorProcess
-from huaweicloud_toolkit import HuaweiCloudError
+from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError
 from huaweicloud_toolkit import obs as tobs
 
 KiB = 1 << 10
@@ -94,23 +94,32 @@ class Spy:
 
 def test_the_provider_registers_the_obs_scheme(conn_id: str) -> None:
     import fsspec
-    from airflow.sdk.io import get_fs
-    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
     from upath.registry import get_upath_class
 
-    assert "airflow_huaweicloud.fs.obs" in ProvidersManagerTaskRuntime().filesystem_module_names
+    try:  # the Task SDK's own registry, where it has one
+        from airflow.sdk.io import get_fs
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime as Providers
+    except ImportError:  # Airflow 3.0
+        from airflow.io import get_fs
+        from airflow.providers_manager import ProvidersManager as Providers
+
+    assert "airflow_huaweicloud.fs.obs" in Providers().filesystem_module_names
     fs = get_fs("obs", conn_id)
     assert isinstance(fs, OBSFileSystem) and fs.conn_id == conn_id
     # What ObjectStoragePath needs to parse obs:// at all: the provider's entry points.
     assert fsspec.get_filesystem_class("obs") is OBSFileSystem
     assert get_upath_class("obs").__name__ == "OBSPath"
     path = ObjectStoragePath(f"obs://{conn_id}@bucket-x/raw/day=1/a.csv")
-    assert (path.conn_id, path.bucket, path.key, path.name) == (
+    # The connection id: a property of the path, or on Airflow 3.0 only one of its storage options.
+    path_conn_id = getattr(path, "conn_id", None) or path.storage_options.get("conn_id")
+    assert (path_conn_id, path.path, path.key, path.name) == (
         conn_id,
-        "bucket-x",
+        "bucket-x/raw/day=1/a.csv",
         "raw/day=1/a.csv",
         "a.csv",
     )
+    # Airflow 3.0's ObjectStoragePath leaves the connection id in ``bucket`` (for every scheme).
+    assert path.bucket in ("bucket-x", f"{conn_id}@bucket-x")
     assert str(path.parent) == f"obs://{conn_id}@bucket-x/raw/day=1"
     assert isinstance(path.fs, OBSFileSystem)
 
@@ -195,20 +204,31 @@ def test_directories_are_prefixes_and_buckets_are_created(hook: OBSHook, conn_id
 
 
 def test_errors_are_the_os_errors_pathlib_users_expect(
-    root: ObjectStoragePath, emulator, monkeypatch
+    root: ObjectStoragePath, bucket: str, conn_id: str, emulator, monkeypatch
 ) -> None:
     with pytest.raises(FileNotFoundError):
         (root / "missing.txt").read_bytes()
     with pytest.raises(FileNotFoundError):
-        ObjectStoragePath(f"obs://no-such-bucket-{uuid.uuid4().hex[:8]}/k", conn_id=root.conn_id).read_text()
+        ObjectStoragePath(f"obs://no-such-bucket-{uuid.uuid4().hex[:8]}/k", conn_id=conn_id).read_text()
     for variable, value in emulator_connection(emulator, "obs_fs_wrong", secret_key="wrong-secret").items():
         monkeypatch.setenv(variable, value)
-    wrong = ObjectStoragePath(f"obs://{root.bucket}/k", conn_id="obs_fs_wrong")
+    wrong = ObjectStoragePath(f"obs://{bucket}/k", conn_id="obs_fs_wrong")
     with pytest.raises(PermissionError) as refused:
         wrong.exists()  # not "False": a refused request is not a missing object
     assert refused.value.__cause__.status == 403
     with pytest.raises(PermissionError, match="SignatureDoesNotMatch"):
-        wrong.fs.ls(wrong.bucket)
+        wrong.fs.ls(bucket)
+
+
+def test_a_path_parsed_before_the_provider_was_imported_still_names_its_bucket() -> None:
+    """universal-pathlib 0.2 (Airflow 3.0) parses an obs:// path made before this provider's filesystem
+    module is imported (e.g. at the top of a DAG file) with its generic flavour, and hands the filesystem
+    ``/bucket/key``; a URL without a bucket stays refused."""
+    fs = OBSFileSystem(conn_id="unused")
+    assert fs.split_path("/bucket-x/raw/a.csv") == ("bucket-x", "raw/a.csv")
+    assert fs.split_path("/bucket-x/raw/") == ("bucket-x", "raw")
+    with pytest.raises(ConfigurationError, match="is not an obs://bucket/key URL"):
+        fs.split_path("obs:///raw/a.csv")
 
 
 # Reads and writes ------------------------------------------------------------------------------------

@@ -13,12 +13,12 @@ import zipfile
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import REGION, emulator_connection, run_in_thread
 
 from airflow_huaweicloud.hooks.functiongraph import FunctionGraphFunctionError, FunctionGraphHook
 from airflow_huaweicloud.operators.functiongraph import FunctionGraphInvokeOperator
 from airflow_huaweicloud.triggers.functiongraph import FunctionGraphInvocationTrigger
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
 

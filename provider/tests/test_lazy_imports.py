@@ -97,7 +97,10 @@ def test_no_provider_module_loads_an_sdk_at_import_time() -> None:
     )
     assert probe.returncode == 0, probe.stderr[-3000:]
     report = json.loads(probe.stdout.strip().splitlines()[-1])
-    assert report["baseline"] == [], "airflow.sdk itself loads these: the check below would miss them"
+    # What airflow.sdk loads by itself cannot be charged to the provider, and the check below cannot see
+    # it: nothing on Airflow 3.3; psycopg2 on 3.0 (airflow -> sqlalchemy_utils), so only that one.
+    preloaded = {name.partition(".")[0] for name in report["baseline"]}
+    assert preloaded <= {"psycopg2"}, f"airflow.sdk loads {sorted(preloaded)}: the check would miss them"
     modules = report["modules"]
     # The walk found the modules of every layer, namespace packages (no __init__.py) included.
     for expected in (
@@ -117,7 +120,7 @@ def test_no_provider_module_loads_an_sdk_at_import_time() -> None:
     loading = {
         name: f"{', '.join(outcome['loaded'])} via {' -> '.join(outcome['chain'] or ['?'])}"
         for name, outcome in modules.items()
-        if outcome["loaded"]
+        if set(outcome["loaded"]) - preloaded
     }
     assert loading == {}, "modules that load an SDK or engine at import time:\n" + "\n".join(
         f"{name}: {why}" for name, why in loading.items()

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import (
     emulator_connection,
     first_trigger_event,
@@ -49,6 +48,7 @@ from airflow_huaweicloud.sensors.modelarts import (
     ModelArtsTrainingJobSensor,
 )
 from airflow_huaweicloud.triggers.modelarts import ModelArtsStateTrigger
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_emulator.process import EmulatorProcess
 
 FLAVOUR = "modelarts.p3.large.ex"  # a GPU flavour

@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import first_trigger_event, hook_maker, round_trip, task_context
 
 from airflow_huaweicloud.hooks.mrs import MRSHook
@@ -19,6 +18,7 @@ from airflow_huaweicloud.operators.mrs import (
 )
 from airflow_huaweicloud.sensors.mrs import MRSShowClusterStateSensor
 from airflow_huaweicloud.triggers.mrs import MRSClusterStateTrigger, MRSCreateClusterTrigger
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
 

@@ -10,7 +10,7 @@ import re
 import uuid
 from pathlib import Path
 
-from provider_fixtures import emulator_connection
+from provider_fixtures import emulator_connection, without_mask_requests
 
 from airflow_huaweicloud.hooks.mrs import MRSHook
 from airflow_huaweicloud.hooks.obs import OBSHook
@@ -33,7 +33,7 @@ def test_the_spark_example_dag(
         "MRS_POLL_INTERVAL": "0.5",
     }
     result = airflow_sandbox.dags_test(DAG_ID, env=env, timeout=600)
-    output = result.output
+    output = without_mask_requests(result.output)
     assert result.succeeded, (result.task_states, output[-6000:])
     assert result.task_states == dict.fromkeys(
         [
@@ -160,7 +160,7 @@ def test_failing_jobs_fail_their_tasks_with_the_jobs_message(
         "MRS_LOG_URI": f"obs://{bucket}/logs/",
     }
     result = airflow_sandbox.dags_test(FAILURES_DAG_ID, env=env, timeout=300)
-    output = result.output
+    output = without_mask_requests(result.output)
     assert result.task_states == {
         "create_cluster": "success",
         "bad_query_in_worker": "failed",

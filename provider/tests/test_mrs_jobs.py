@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from provider_fixtures import (
     emulator_connection,
     first_trigger_event,
@@ -29,6 +28,7 @@ from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.operators.mrs import MRSCreateExecuteJobOperator
 from airflow_huaweicloud.sensors.mrs import MRSShowJobResultSensor
 from airflow_huaweicloud.triggers.mrs import MRSCreateExecuteJobTrigger
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
 

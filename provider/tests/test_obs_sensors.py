@@ -11,7 +11,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from airflow.triggers.base import TriggerEvent
 from provider_fixtures import emulator_connection
 
@@ -19,6 +18,7 @@ from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.sensors.obs import OBSKeySensor, OBSKeysUnchangedSensor
 from airflow_huaweicloud.testing import AirflowSandbox
 from airflow_huaweicloud.triggers.obs import OBSKeysUnchangedTrigger, OBSKeyTrigger, keys_unchanged
+from airflow_huaweicloud.version_compat import AirflowException, TaskDeferred
 from huaweicloud_emulator.process import EmulatorProcess
 
 CONTEXT: dict = {}

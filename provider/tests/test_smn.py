@@ -405,10 +405,13 @@ def test_notifier_templates_and_dag_level_context(emulator: EmulatorProcess, mai
 
 def test_notifier_renders_with_a_serialized_dag(emulator: EmulatorProcess, mailbox) -> None:
     """`airflow dags test` hands DAG-level callbacks a serialized DAG, which has no template environment."""
-    from airflow.serialization.serialized_objects import DagSerialization
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization as Serializer
+    except ImportError:  # Airflow 3.0: SerializedDAG is the serializer and the serialized DAG both
+        from airflow.serialization.serialized_objects import SerializedDAG as Serializer
 
     topic, _ = mailbox
-    serialized = DagSerialization.from_dict(DagSerialization.to_dict(DAG(dag_id="sales", schedule=None)))
+    serialized = Serializer.from_dict(Serializer.to_dict(DAG(dag_id="sales", schedule=None)))
     context = {"dag": serialized, "run_id": "manual__y", "reason": "success", "params": {"t": topic}}
     SMNNotifier(topic_urn="{{ params.t }}", message="{{ dag.dag_id }}: run {{ run_id }} ended")(context)
     sent = [e["message"] for e in outbox(emulator, topic_urn=topic, type="Notification")]

@@ -7,6 +7,7 @@ import sqlite3
 import time
 import uuid
 
+import airflow
 import pytest
 from provider_fixtures import emulator_connection
 from smn_subscriber import running_subscriber
@@ -62,7 +63,12 @@ def test_failed_task_alerts_the_http_subscriber(
     assert "Task: load_orders" in lines
     assert f"Run: {run_id}" in lines
     assert "Try: 1 of 1" in lines
-    assert "Exception: RuntimeError: the orders feed is empty: nothing to load" in lines
-    [log_line] = [line for line in lines if line.startswith("Log: ")]
-    assert f"/dags/{DAG_ID}/runs/" in log_line and "/tasks/load_orders" in log_line
+    # Airflow 3.0's `airflow dags test` (unlike its workers) tells a failure callback neither the exception
+    # nor the log's URL.
+    if airflow.__version__.startswith("3.0."):
+        assert not [line for line in lines if line.startswith(("Exception:", "Log:"))]
+    else:
+        assert "Exception: RuntimeError: the orders feed is empty: nothing to load" in lines
+        [log_line] = [line for line in lines if line.startswith("Log: ")]
+        assert f"/dags/{DAG_ID}/runs/" in log_line and "/tasks/load_orders" in log_line
     assert len(endpoint.notifications()) == 1  # one failure, one alert

@@ -10,12 +10,12 @@ import tracemalloc
 import uuid
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
 from moto_server import MotoServer, moto_s3  # noqa: F401 - the session fixture
 from provider_fixtures import emulator_connection
 
 from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.transfers.s3_to_obs import S3ToOBSOperator
+from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_emulator.process import EmulatorProcess
 
 CONTEXT: dict = {}

@@ -17,12 +17,12 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from airflow.sdk.exceptions import AirflowException
 from postgres_server import PostgresServer, postgres  # noqa: F401 - the session fixture
 from provider_fixtures import emulator_connection, run_in_thread
 
 from airflow_huaweicloud.hooks.obs import OBSHook
 from airflow_huaweicloud.transfers.sql_to_obs import SqlToOBSOperator
+from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_emulator.process import EmulatorProcess
 
 CONTEXT: dict = {}

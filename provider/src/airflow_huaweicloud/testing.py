@@ -75,6 +75,9 @@ class AirflowSandbox:
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.database}",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                # Airflow 3.0's `dags test` prints a task's exception with rich, wrapped to the console's
+                # width (80 columns without a terminal): wide enough for a message to stay on one line.
+                "COLUMNS": "1000",
             }
         )
         env.update(self.env)

@@ -164,8 +164,10 @@ class OBSFileSystem(AbstractFileSystem):
             return [cls._strip_protocol(p) for p in path]
         text = stringify_path(path)
         if text[:6].lower() == "obs://":
-            text = text[6:]
-        return text.rstrip("/")
+            return text[6:].rstrip("/")  # obs:///key stays as it is: a URL without a bucket
+        # A bare path's leading "/" names no bucket: it is how universal-pathlib 0.2 (Airflow 3.0) hands
+        # over an obs:// path it parsed before this module was imported, with its generic flavour.
+        return text.strip("/")
 
     def unstrip_protocol(self, name: str) -> str:
         return f"obs://{self._strip_protocol(name)}"

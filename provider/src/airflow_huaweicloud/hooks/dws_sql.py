@@ -173,13 +173,17 @@ class DWSSqlHook(DbApiHook):
 
     @property
     def sqlalchemy_url(self) -> URL:
-        """``postgresql+psycopg://...`` for SQLAlchemy (``get_df``, ``get_sqlalchemy_engine``)."""
+        """``postgresql+psycopg://...`` for SQLAlchemy (``get_df``, ``get_sqlalchemy_engine``, the
+        lineage of ``SQLExecuteQueryOperator``). SQLAlchemy's psycopg 3 dialect came with SQLAlchemy 2;
+        before (always on Airflow 3.0) the URL names psycopg 2's, which needs psycopg2 installed."""
+        import sqlalchemy
         from sqlalchemy.engine import URL
 
         host, port = self.address()
         connection = self.connection
+        sqlalchemy_2 = int(sqlalchemy.__version__.split(".")[0]) >= 2
         return URL.create(
-            drivername="postgresql+psycopg",
+            drivername="postgresql+psycopg" if sqlalchemy_2 else "postgresql+psycopg2",
             username=connection.login,
             password=connection.password,
             host=host,
@@ -277,10 +281,30 @@ def psycopg_connection(
     """A new psycopg 3 connection through the ``common.sql`` hook of ``conn_id`` (a ``dws`` or a
     ``postgres`` connection); ``database`` overrides the connection's."""
     connection = dbapi_hook(conn_id, database, hook_params).get_conn()
-    if type(connection).__module__.split(".")[0] != "psycopg":
-        connection.close()
-        raise TypeError(
-            f"connection {conn_id!r} gives a {type(connection).__module__} connection: COPY streaming needs "
-            "psycopg 3 (a dws connection, or a postgres one with psycopg 3 and SQLAlchemy 2 installed)"
-        )
-    return connection
+    driver = type(connection).__module__.split(".")[0]
+    if driver == "psycopg":
+        return connection
+    if driver == "psycopg2":
+        # The postgres provider connects with psycopg 2 where SQLAlchemy is older than 2 (always on
+        # Airflow 3.0): the same server, database and settings again, with psycopg 3.
+        return _with_psycopg3(connection)
+    connection.close()
+    raise TypeError(
+        f"connection {conn_id!r} gives a {driver} connection: COPY streaming needs psycopg "
+        "(a dws connection, or a postgres one)"
+    )
+
+
+def _with_psycopg3(psycopg2_connection: Any) -> Any:
+    """A psycopg 3 connection with the libpq settings a psycopg 2 one was opened with (which it closes)."""
+    import psycopg
+
+    try:
+        info = psycopg2_connection.info
+        known = {option.keyword.decode() for option in psycopg.pq.Conninfo.get_defaults()}
+        settings = {name: value for name, value in info.dsn_parameters.items() if name in known}
+        if info.password:
+            settings["password"] = info.password
+    finally:
+        psycopg2_connection.close()
+    return psycopg.connect(**settings)

@@ -150,7 +150,10 @@ class CSMSBackend(BaseSecretsBackend):
         extra: dict[str, Any] = {}
         login = password = None
         if self.huaweicloud_conn_id:
-            connection = _connection_from_environment(self.huaweicloud_conn_id)
+            # Parsed by Airflow's own rules (JSON or URI), with the Connection class of the running
+            # release (the Task SDK's has no parser on Airflow 3.0).
+            value = _connection_value_from_environment(self.huaweicloud_conn_id)
+            connection = self.deserialize_connection(self.huaweicloud_conn_id, value)
             extra, login, password = dict(connection.extra_dejson), connection.login, connection.password
             source = f"CSMSBackend (connection {self.huaweicloud_conn_id!r} and backend_kwargs)"
         # The same validation and conversions as a connection's extras (e.g. "false" for verify_ssl,
@@ -186,9 +189,9 @@ def _check_setting_names(settings: dict[str, Any]) -> None:
         )
 
 
-def _connection_from_environment(conn_id: str) -> Any:
-    """The ``huaweicloud`` connection from ``AIRFLOW_CONN_<ID>``: never from Airflow's other backends,
-    which may be this one."""
+def _connection_value_from_environment(conn_id: str) -> str:
+    """The ``huaweicloud`` connection (URI or JSON) in ``AIRFLOW_CONN_<ID>``: never from Airflow's other
+    backends, which may be this one."""
     from huaweicloud_toolkit import ConfigurationError
 
     variable = f"AIRFLOW_CONN_{conn_id.upper()}"
@@ -200,8 +203,4 @@ def _connection_from_environment(conn_id: str) -> Any:
             source="CSMSBackend",
             field="huaweicloud_conn_id",
         )
-    from airflow.sdk import Connection
-
-    if value.startswith("{"):
-        return Connection.from_json(value, conn_id=conn_id)
-    return Connection.from_uri(value, conn_id=conn_id)
+    return value
