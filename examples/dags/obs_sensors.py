@@ -61,7 +61,8 @@ def huaweicloud_obs_sensors():
         ]
         # [END howto_obs_presigned_put]
         subprocess.Popen(
-            [sys.executable, "-c", PARTNER, "3", json.dumps(uploads)],
+            # Late enough that the sensors find nothing at their first look, and defer, on a busy machine too.
+            [sys.executable, "-c", PARTNER, "10", json.dumps(uploads)],
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
