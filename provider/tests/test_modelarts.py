@@ -186,7 +186,12 @@ def test_killing_the_task_terminates_the_job_which_publishes_nothing(
 
 
 def test_the_stop_operator_waits_until_the_job_is_terminated(hook: ModelArtsHook, bucket: str) -> None:
-    created = training(bucket, "sleeps.py", wait_for_completion=False).execute(task_context())
+    outputs = [
+        {"name": "train_url", "remote": {"obs": {"obs_url": f"/{bucket}/stopped/"}}}
+    ]  # sleeps.py writes there
+    created = training(
+        bucket, "sleeps.py", wait_for_completion=False, algorithm={"outputs": outputs}
+    ).execute(task_context())
     job_id = created["metadata"]["id"]
     sensor = ModelArtsTrainingJobSensor(
         task_id="running", training_job_id=job_id, target_status="Running", poke_interval=0.1
