@@ -179,6 +179,50 @@ def test_killing_the_task_stops_the_run_and_nothing_is_written(
     assert gone.value.code == "Cdm.0100"
 
 
+def all_running(hook: CDMHook, cluster_id: str | None, names: list[str]) -> bool:
+    """Whether every one of the jobs has a run RUNNING (False while the cluster or a job is not there yet)."""
+    try:
+        return cluster_id is not None and all(
+            hook.get_job_status(cluster_id, name).state == "RUNNING" for name in names
+        )
+    except HuaweiCloudError:
+        return False
+
+
+def test_a_stop_that_fails_on_kill_leaves_no_other_run_running(
+    hook: CDMHook, bucket: str, emulator: EmulatorProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jobs = [copy_job(bucket, target=f"{name}/", name=f"{name}-{uuid.uuid4().hex[:6]}") for name in "ab"]
+    cluster = {"name": f"kill-{uuid.uuid4().hex[:6]}", "flavor_id": "cdm.small", **NETWORK}
+    operator = CDMCreateAndExecuteJobOperator(
+        task_id="t", cluster=cluster, links=[OBS_LINK], jobs=jobs, poll_interval=2
+    )
+    emulator.admin("PUT", "cdm/settings", {**SETTINGS, "job_seconds": 30})
+    context = task_context()
+    try:
+        runner, outcome = run_in_thread(operator, context)
+        deadline = time.monotonic() + 15
+        while not all_running(hook, context["ti"].xcom.get("cluster_id"), [job["name"] for job in jobs]):
+            assert time.monotonic() < deadline, "the runs never ran"
+            time.sleep(0.05)
+        temporary = context["ti"].xcom["cluster_id"]
+        # The first stop is refused (as for a run that has just ended); the second run is stopped all
+        # the same, and the cluster is deleted. (The task polls every 2 s: the refusal is the stop's.)
+        emulator.set_fault("cdm", fail_next=1, status=400)
+        capsys.readouterr()
+        operator.on_kill()
+        assert f"Could not stop CDM job {jobs[0]['name']}: cdm.StopJob failed" in capsys.readouterr().out
+        assert hook.get_job_status(temporary, jobs[1]["name"]).state == "FAILED"
+        assert (
+            hook.wait_for_cluster(temporary, "DELETED", poll_interval=0.1, timeout=30)["status"] == "DELETED"
+        )
+    finally:
+        emulator.clear_faults()
+        emulator.admin("PUT", "cdm/settings", SETTINGS)
+    runner.join(60)
+    assert not runner.is_alive() and isinstance(outcome[0], Exception)  # the task does not go on
+
+
 def test_jobs_run_on_a_temporary_cluster_that_is_deleted_after_them(hook: CDMHook, bucket: str) -> None:
     name = f"temporary-{uuid.uuid4().hex[:6]}"
     job = copy_job(bucket, target="temporary/", name="copy-on-temporary")

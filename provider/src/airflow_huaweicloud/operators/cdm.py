@@ -18,6 +18,7 @@ neither rendered nor stored with the task instance.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from airflow_huaweicloud.operators.base import (
     checked_deferrable,
     checked_poll_interval,
     default_deferrable,
+    stop_on_kill,
 )
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.cdm import SECRET_INPUTS
@@ -78,10 +80,6 @@ class CDMBaseOperator(ServiceHookMixin[CDMHook], BaseOperator):
         self.project_id = project_id
         self.region = region
         self.huaweicloud_conn_id = huaweicloud_conn_id
-
-    @property
-    def _wait_timeout(self) -> float | None:
-        return self.execution_timeout.total_seconds() if self.execution_timeout else None
 
 
 class CDMCreateJobOperator(CDMBaseOperator):
@@ -182,12 +180,10 @@ class CDMStartJobOperator(ExternalJobLineageMixin, CDMBaseOperator):
     def on_kill(self) -> None:
         """Stop the run that execute() is waiting for (one handed to the triggerer is not this process's
         any more)."""
-        if self._waiting_for is None:
-            return
-        try:
-            self.hook.stop_job(self.cluster_id, self.job_name)
-        except Exception as error:  # on_kill must not raise; the run may have ended meanwhile
-            self.log.warning("Could not stop CDM job %s: %s", self.job_name, error)
+        if self._waiting_for is not None:
+            stop_on_kill(
+                self, f"CDM job {self.job_name}", lambda: self.hook.stop_job(self.cluster_id, self.job_name)
+            )
 
 
 class CDMStopJobOperator(CDMBaseOperator):
@@ -302,9 +298,14 @@ class CDMCreateAndExecuteJobOperator(ExternalJobLineageMixin, CDMBaseOperator):
         except (ResourceFailedError, WaiterTimeoutError) as failed:
             raise AirflowException(failed.message) from failed
         finally:
-            if self.delete_cluster:
-                self.hook.delete_cluster(cluster_id)
-            self._temporary = None
+            self._delete_temporary_cluster()
+
+    def _delete_temporary_cluster(self) -> None:
+        """Delete the temporary cluster unless asked to keep it; once, whether execute() or on_kill() asks
+        first."""
+        temporary, self._temporary = self._temporary, None
+        if temporary is not None and self.delete_cluster:
+            self.hook.delete_cluster(temporary)
 
     def _run(self, context: Context, clusters: list[str]) -> list[dict[str, Any]]:
         started = self.hook.create_and_execute_job(self.x_language, clusters, self.jobs)
@@ -332,17 +333,13 @@ class CDMCreateAndExecuteJobOperator(ExternalJobLineageMixin, CDMBaseOperator):
             self._started = None
 
     def on_kill(self) -> None:
-        """Stop the runs this task waits for, and delete its temporary cluster."""
-        started, temporary = self._started, self._temporary
-        try:
-            if started is not None:
-                cluster_id, names = started
-                for name in names:
-                    self.hook.stop_job(cluster_id, name)
-            if temporary is not None and self.delete_cluster:
-                self.hook.delete_cluster(temporary)
-        except Exception as error:  # on_kill must not raise
-            self.log.warning("Could not stop the CDM runs of this task: %s", error)
+        """Stop the runs this task waits for, and delete its temporary cluster: each on its own, so that a
+        run that has already ended neither keeps the others running nor the cluster billed."""
+        if self._started is not None:
+            cluster_id, names = self._started
+            for name in names:
+                stop_on_kill(self, f"CDM job {name}", functools.partial(self.hook.stop_job, cluster_id, name))
+        stop_on_kill(self, "the temporary CDM cluster", self._delete_temporary_cluster)
 
 
 __all__ = [
