@@ -11,6 +11,7 @@ import errno
 import gc
 import hashlib
 import os
+import re
 import threading
 import time
 import uuid
@@ -227,8 +228,9 @@ def test_a_path_parsed_before_the_provider_was_imported_still_names_its_bucket()
     fs = OBSFileSystem(conn_id="unused")
     assert fs.split_path("/bucket-x/raw/a.csv") == ("bucket-x", "raw/a.csv")
     assert fs.split_path("/bucket-x/raw/") == ("bucket-x", "raw")
-    with pytest.raises(ConfigurationError, match="is not an obs://bucket/key URL"):
-        fs.split_path("obs:///raw/a.csv")
+    for refused in (fs.split_path, fs.ls, fs.info):
+        with pytest.raises(ConfigurationError, match=re.escape("'obs:///raw/a.csv' is not an obs://bucket")):
+            refused("obs:///raw/a.csv")
 
 
 # Reads and writes ------------------------------------------------------------------------------------

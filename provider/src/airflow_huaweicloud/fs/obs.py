@@ -235,11 +235,11 @@ class OBSFileSystem(AbstractFileSystem):
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
         """The entries directly under ``path`` (buckets at the root); ``[path]``'s own entry when it is a
         file. One ``listObjects`` request (with the ``/`` delimiter) per 1,000 entries."""
+        bucket, key = self.split_path(path)  # first: stripped twice, obs:///key would name a bucket
         path = self._strip_protocol(path)
         if not path:
-            entries = [self._dir_entry(bucket["Name"]) for bucket in self._list_buckets()]
+            entries = [self._dir_entry(listed["Name"]) for listed in self._list_buckets()]
         else:
-            bucket, key = self.split_path(path)
             prefix = f"{key}/" if key else ""
             entries = []
             marker = False
@@ -264,10 +264,10 @@ class OBSFileSystem(AbstractFileSystem):
         return [{"Name": bucket.name} for bucket in body.buckets or []]
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        bucket, key = self.split_path(path)  # first, as in ls()
         path = self._strip_protocol(path)
         if not path:
             return self._dir_entry("")
-        bucket, key = self.split_path(path)
         if not key:
             if not self._bucket_exists(bucket):
                 raise FileNotFoundError(errno.ENOENT, "No such bucket", f"obs://{bucket}")
