@@ -3,7 +3,7 @@
 Airflow 3.1's Task SDK took over ``BaseHook``, ``AirflowException``, ``TaskDeferred`` (what an operator's
 ``defer`` raises) and ``conf`` (``airflow.sdk``, ``airflow.sdk.exceptions``, ``airflow.sdk.configuration``)
 and added ``BaseHook.aget_connection``; on 3.0 they come from Airflow core. Every other Airflow name the
-provider uses is in ``airflow.sdk`` on 3.0 already.
+provider uses is in ``airflow.sdk`` on 3.0 already. Airflow 3.0 also holds SQLAlchemy below 2.
 """
 
 from __future__ import annotations
@@ -29,7 +29,15 @@ except ImportError:  # Airflow 3.0
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-__all__ = ["AirflowException", "BaseHook", "TaskDeferred", "aget_connection", "conf"]
+__all__ = ["AirflowException", "BaseHook", "TaskDeferred", "aget_connection", "conf", "sqlalchemy_2"]
+
+
+def sqlalchemy_2() -> bool:
+    """Whether SQLAlchemy is 2 or later (never on Airflow 3.0): its psycopg 3 dialect came with 2.
+    (Imported when asked, not with this module: DAG files do not need SQLAlchemy.)"""
+    import sqlalchemy
+
+    return int(sqlalchemy.__version__.split(".")[0]) >= 2
 
 
 async def aget_connection(conn_id: str) -> Connection:

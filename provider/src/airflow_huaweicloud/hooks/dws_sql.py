@@ -176,14 +176,14 @@ class DWSSqlHook(DbApiHook):
         """``postgresql+psycopg://...`` for SQLAlchemy (``get_df``, ``get_sqlalchemy_engine``, the
         lineage of ``SQLExecuteQueryOperator``). SQLAlchemy's psycopg 3 dialect came with SQLAlchemy 2;
         before (always on Airflow 3.0) the URL names psycopg 2's, which needs psycopg2 installed."""
-        import sqlalchemy
         from sqlalchemy.engine import URL
+
+        from airflow_huaweicloud.version_compat import sqlalchemy_2
 
         host, port = self.address()
         connection = self.connection
-        sqlalchemy_2 = int(sqlalchemy.__version__.split(".")[0]) >= 2
         return URL.create(
-            drivername="postgresql+psycopg" if sqlalchemy_2 else "postgresql+psycopg2",
+            drivername="postgresql+psycopg" if sqlalchemy_2() else "postgresql+psycopg2",
             username=connection.login,
             password=connection.password,
             host=host,
