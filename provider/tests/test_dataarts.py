@@ -117,6 +117,33 @@ def test_a_deferred_run_resumes_with_its_instance_id(hook: DataArtsHook, bucket:
         operator.execute_complete({}, {"status": "error", "message": "DataArts job instance x/1 ended fail"})
 
 
+def test_the_deferrable_sensor_follows_the_latest_run_in_the_triggerer(
+    hook: DataArtsHook, bucket: str, emulator: EmulatorProcess
+) -> None:
+    name = copy_job(hook, bucket)
+    sensor = DataArtsDLFShowJobStatusSensor(task_id="s", job_name=name, deferrable=True, poke_interval=0.1)
+    with pytest.raises(AirflowException, match=f"DataArts job {name} has no run to wait for"):
+        sensor.execute(task_context())
+    emulator.admin("PUT", "dataarts/settings", {"node_seconds": 30})
+    try:
+        started = DataArtsRunJobOperator(
+            task_id="run", job_name=name, job_params={"to": "sensed/"}, wait_for_completion=False
+        ).execute(task_context())
+        try:
+            with pytest.raises(TaskDeferred) as deferred:
+                sensor.execute(task_context())
+            trigger = round_trip(deferred.value.trigger)
+            assert (trigger.job_name, trigger.instance_id) == (name, started)
+        finally:
+            hook.stop_instance(name, started)
+    finally:
+        emulator.admin("PUT", "dataarts/settings", {"node_seconds": 0})
+    event = first_trigger_event(trigger)
+    assert (event["status"], event["state"]) == ("error", "manual-stop")
+    with pytest.raises(AirflowException, match="manual-stop"):
+        sensor.execute_complete({}, event)
+
+
 def test_killing_the_task_stops_the_run(hook: DataArtsHook, bucket: str, emulator: EmulatorProcess) -> None:
     name = copy_job(hook, bucket)
     emulator.admin("PUT", "dataarts/settings", {"node_seconds": 30})

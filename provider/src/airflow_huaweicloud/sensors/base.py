@@ -1,4 +1,4 @@
-"""What the sensors of the job services (MRS, CDM, ModelArts) share: they poke in a worker, or with
+"""What the sensors of the job services (MRS, CDM, ModelArts, DataArts) share: they poke in a worker, or with
 ``deferrable=True`` look once and then wait in the triggerer on their :meth:`trigger`, resuming with its
 event."""
 

@@ -13,13 +13,11 @@ toolkit's waiter declaration (:mod:`huaweicloud_toolkit.dataarts`). With ``defer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator
-
 from airflow_huaweicloud.hooks.dataarts import DataArtsHook
-from airflow_huaweicloud.operators.base import ServiceHookMixin, checked_deferrable, default_deferrable
+from airflow_huaweicloud.operators.base import checked_deferrable, default_deferrable
+from airflow_huaweicloud.sensors.base import DeferrableServiceSensor
 from airflow_huaweicloud.version_compat import AirflowException
 from huaweicloud_toolkit.dataarts import INSTANCE_WAITER
 from huaweicloud_toolkit.waiters import ResourceFailedError
@@ -27,8 +25,10 @@ from huaweicloud_toolkit.waiters import ResourceFailedError
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_huaweicloud.triggers.dataarts import DataArtsJobInstanceTrigger
 
-class DataArtsDLFShowJobStatusSensor(ServiceHookMixin[DataArtsHook], BaseSensorOperator):
+
+class DataArtsDLFShowJobStatusSensor(DeferrableServiceSensor[DataArtsHook]):
     """Wait for a run of a job to succeed: the instance ``instance_id`` if given, else the job's most
     recent one.
 
@@ -82,27 +82,21 @@ class DataArtsDLFShowJobStatusSensor(ServiceHookMixin[DataArtsHook], BaseSensorO
             raise AirflowException(failed.message) from failed
 
     def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        instance_id = self._instance()
-        if instance_id is None:
-            raise AirflowException(f"DataArts job {self.job_name} has no run to wait for")
-        self.instance_id = instance_id
-        if self.poke(context):
-            return None
+        if self.deferrable:  # the trigger follows one instance: the latest one is found here, once
+            instance_id = self._instance()
+            if instance_id is None:
+                raise AirflowException(f"DataArts job {self.job_name} has no run to wait for")
+            self.instance_id = instance_id
+        return super().execute(context)
+
+    def trigger(self) -> DataArtsJobInstanceTrigger:
         from airflow_huaweicloud.triggers.dataarts import DataArtsJobInstanceTrigger
 
-        trigger = DataArtsJobInstanceTrigger(
+        return DataArtsJobInstanceTrigger(
             self.job_name,
-            instance_id,
+            int(str(self.instance_id)),
             self.workspace or None,
             poll_interval=self.poke_interval,
             timeout=self.timeout,
             **self.connection_settings(),
         )
-        self.defer(trigger=trigger, method_name="execute_complete", timeout=timedelta(seconds=self.timeout))
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
-        if not event or event.get("status") != "success":
-            raise AirflowException((event or {}).get("message") or f"unexpected trigger event {event!r}")
-        self.log.info("%s", event.get("message"))
