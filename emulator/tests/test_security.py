@@ -431,7 +431,8 @@ def test_keys_from_a_key_file_and_the_precedence_flag_environment_file(tmp_path:
 
 def test_keys_from_the_flags_sign_every_scheme_and_the_secret_flag_is_warned_about(tmp_path: Path) -> None:
     access_key, secret_key = new_pair()
-    with serve(tmp_path, "--access-key", access_key, "--secret-key", secret_key, env={}) as served:
+    # "--flag=value": a random secret may start with "-", which a separate argument would be taken for a flag.
+    with serve(tmp_path, f"--access-key={access_key}", f"--secret-key={secret_key}", env={}) as served:
         assert signs_in(served.base_url, access_key, secret_key)  # SDK-HMAC
         assert not signs_in(served.base_url, "EMULATORACCESSKEY001", "emulator-secret-key-not-for-production")
         process = cast(EmulatorProcess, SimpleNamespace(base_url=served.base_url))  # sdk() reads base_url
