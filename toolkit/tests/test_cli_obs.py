@@ -370,3 +370,17 @@ def test_progress_goes_to_a_terminal_unless_asked_not_to(cli: Cli, bucket: str, 
         assert code == 0 and len(json.loads(stdout.getvalue())["transferred"]) == 3
         assert stderr.getvalue().endswith("\r3/3 files, 0.0/0.0 MiB\n") is shown
         assert (stderr.getvalue() == "") is not shown
+
+
+def test_copies_up_to_5_gib_run_side_by_side_and_transfers_above_16_mib_in_parts() -> None:
+    """A server-side copy is one request up to 5 GiB, so many run at once; an upload or download is sent in
+    parts from 16 MiB, and those run one transfer at a time (each sends its parts side by side)."""
+    from huaweicloud_toolkit.cli.obs_transfers import Place, Transfer, _one_request
+    from huaweicloud_toolkit.obs import DEFAULT_CONFIG
+
+    mib, gib = 1 << 20, 1 << 30
+    copy, upload = (Place("a", "k"), Place("b", "k")), (Place(None, "/tmp/f"), Place("b", "k"))
+    copies = [_one_request(Transfer(*copy, n), DEFAULT_CONFIG) for n in (20 * mib, 5 * gib, 5 * gib + 1)]
+    assert copies == [True, True, False]
+    uploads = [_one_request(Transfer(*upload, n), DEFAULT_CONFIG) for n in (mib, 16 * mib, -1)]
+    assert uploads == [True, False, False]

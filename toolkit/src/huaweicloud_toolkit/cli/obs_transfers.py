@@ -295,7 +295,7 @@ def _refuse_existing(ctx: Context, transfers: list[Transfer]) -> None:
 def execute(ctx: Context, transfers: list[Transfer]) -> list[dict[str, Any]]:
     """Run the transfers; their results in the order given."""
     from huaweicloud_toolkit.obs import TransferConfig
-    from huaweicloud_toolkit.obs.transfer import _run_bounded  # the engine's bounded, fail-fast runner
+    from huaweicloud_toolkit.obs.transfer import run_bounded
 
     config = TransferConfig(max_concurrency=ctx.args.max_concurrency)
     progress = ctx.progress(files=len(transfers), size=sum(max(t.size, 0) for t in transfers))
@@ -304,15 +304,25 @@ def execute(ctx: Context, transfers: list[Transfer]) -> list[dict[str, Any]]:
     def run(index: int) -> None:
         results[index] = perform(ctx, transfers[index], config, progress)
 
-    small = [i for i, t in enumerate(transfers) if 0 <= t.size < config.multipart_threshold]
-    large = [i for i, t in enumerate(transfers) if not 0 <= t.size < config.multipart_threshold]
+    single = [i for i, t in enumerate(transfers) if _one_request(t, config)]
+    in_parts = [i for i, t in enumerate(transfers) if not _one_request(t, config)]
     try:
-        _run_bounded((functools.partial(run, i) for i in small), config.max_concurrency, None)
-        for index in large:  # one at a time: each sends its parts max_concurrency at a time
+        run_bounded((functools.partial(run, i) for i in single), config.max_concurrency, None)
+        for index in in_parts:  # one at a time: each sends its parts max_concurrency at a time
             run(index)
     finally:
         progress.close()
     return results
+
+
+def _one_request(transfer: Transfer, config: Any) -> bool:
+    """Whether the transfer is one request (many run at once) rather than parts: a server-side copy up to
+    ``multipart_copy_threshold`` (5 GiB), an upload or download below ``multipart_threshold``."""
+    if transfer.size < 0:  # standard input: streamed in parts
+        return False
+    if transfer.source.bucket is not None and transfer.destination.bucket is not None:
+        return transfer.size <= config.multipart_copy_threshold
+    return transfer.size < config.multipart_threshold
 
 
 def perform(ctx: Context, transfer: Transfer, config: Any, progress: Progress) -> dict[str, Any]:

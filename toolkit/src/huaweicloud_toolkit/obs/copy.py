@@ -37,7 +37,7 @@ from huaweicloud_toolkit.obs.transfer import (
     _etag,
     _Multipart,
     _plan_parts,
-    _run_bounded,
+    run_bounded,
 )
 from huaweicloud_toolkit.session import Session
 
@@ -203,7 +203,7 @@ def _copy_in_parts(
     plan = _plan_parts(source.size, part_size)
     upload.initiate()
     try:
-        _run_bounded(
+        run_bounded(
             (
                 functools.partial(upload.copy_part, number, copy_source, offset, length)
                 for number, offset, length in plan

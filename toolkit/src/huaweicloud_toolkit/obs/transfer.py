@@ -223,7 +223,7 @@ def multipart_etag(part_etags: Iterable[str]) -> str:
 # The bounded parallel runner ---------------------------------------------------------------------
 
 
-def _run_bounded(jobs: Iterator[Callable[[], None]], workers: int, cancel: threading.Event | None) -> None:
+def run_bounded(jobs: Iterator[Callable[[], None]], workers: int, cancel: threading.Event | None) -> None:
     """Run ``jobs`` on ``workers`` threads with at most ``workers`` in flight.
 
     The next job is taken from the iterator only once a slot is free, so a job that carries data (a
@@ -645,7 +645,7 @@ def upload_file(
         config.max_concurrency,
     )
     try:
-        _run_bounded(
+        run_bounded(
             (
                 functools.partial(upload.upload_file_part, number, path, offset, length)
                 for number, offset, length in plan
@@ -837,7 +837,7 @@ def upload_fileobj(
     del first, second
     upload.initiate()
     try:
-        _run_bounded(parts, config.max_concurrency, cancel)
+        run_bounded(parts, config.max_concurrency, cancel)
         etag = upload.complete()
     except BaseException as error:
         _after_failure(upload, error)
@@ -952,7 +952,7 @@ def download_file(
     try:
         try:
             os.ftruncate(fd, size)
-            _run_bounded(
+            run_bounded(
                 (
                     functools.partial(
                         _fetch_range, session, bucket, key, meta.etag, fd, start, end, config, digest, cancel
