@@ -13,7 +13,6 @@ group per block. psycopg and pyarrow are imported when the task runs.
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -22,7 +21,7 @@ from airflow_huaweicloud.assets.obs import key_or_asset
 from airflow_huaweicloud.hooks.obs import get_obs_bucket_key
 from airflow_huaweicloud.lineage import query_export_lineage
 from airflow_huaweicloud.links import OBSObjectLink
-from airflow_huaweicloud.operators.obs import _OBSOperator
+from airflow_huaweicloud.transfers._killable import _KillableTransfer
 from airflow_huaweicloud.transfers._streams import (
     FILE_FORMATS,
     ChunkStream,
@@ -31,7 +30,6 @@ from airflow_huaweicloud.transfers._streams import (
     checked_file_format,
     pyarrow_missing,
 )
-from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -41,7 +39,7 @@ PARQUET_BLOCK = 8 * 1024 * 1024  # bytes of CSV parsed into one Parquet row grou
 COPY_BLOCK = 1024 * 1024  # bytes of COPY output handed on at once (the server sends a message a row)
 
 
-class DWSToOBSOperator(_OBSOperator):
+class DWSToOBSOperator(_KillableTransfer):
     """Run a query on a ``dws`` (or ``postgres``) connection and write its result to OBS; returns
     ``{"url": "obs://bucket/key", "rows": <row count>, "bytes": <object size>}``.
 
@@ -110,9 +108,6 @@ class DWSToOBSOperator(_OBSOperator):
         self.replace = replace
         self.csv_header = csv_header
         self.hook_params = dict(hook_params or {})
-        self._db_connection: Any = None
-        # Made when the task runs: a lock would not survive the deep copy Airflow 3.0 makes of a DAG.
-        self._cancel: threading.Event | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_huaweicloud.hooks.dws_sql import psycopg_connection
@@ -124,7 +119,7 @@ class DWSToOBSOperator(_OBSOperator):
         if not self.replace and self.hook.check_for_key(key, bucket):
             raise ValueError(f"The key {key} already exists.")  # before running the query
         OBSObjectLink.persist(context, self, self.hook.session, bucket=bucket, key=key)
-        self._cancel = threading.Event()
+        self._arm_cancel()
         rows = [0]
         with closing(psycopg_connection(self.dws_conn_id, self.database, self.hook_params)) as connection:
             self._db_connection = connection
@@ -190,8 +185,7 @@ class DWSToOBSOperator(_OBSOperator):
             for chunk in copy:
                 block += chunk
                 if len(block) >= COPY_BLOCK:
-                    if self._cancel is not None and self._cancel.is_set():
-                        raise AirflowException("DWSToOBSOperator was killed: the unload stopped")
+                    self._stop_if_cancelled("DWSToOBSOperator was killed: the unload stopped")
                     yield bytes(block)
                     block.clear()
         if block:
@@ -209,17 +203,6 @@ class DWSToOBSOperator(_OBSOperator):
         description = list(cursor.description or [])
         check_unique_columns((column.name for column in description), self.file_format)
         return description
-
-    def on_kill(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
-        connection = self._db_connection
-        if connection is not None:
-            try:
-                connection.cancel_safe()  # interrupts a query the server is still running
-            except Exception as error:
-                self.log.warning("Could not cancel the query: %s", error)
-        super().on_kill()
 
 
 # Parquet ----------------------------------------------------------------------------------------------

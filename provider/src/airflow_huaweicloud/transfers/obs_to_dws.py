@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_huaweicloud.hooks.obs import get_obs_bucket_key
 from airflow_huaweicloud.lineage import OVERWRITE, changed, dbapi_table, lineage, obs_dataset
 from airflow_huaweicloud.links import OBSObjectLink
-from airflow_huaweicloud.operators.obs import _OBSOperator
+from airflow_huaweicloud.transfers._killable import _KillableTransfer
 from airflow_huaweicloud.transfers._streams import checked_file_format, pyarrow_missing
 from airflow_huaweicloud.version_compat import AirflowException
 
@@ -52,7 +52,7 @@ class LoadError(AirflowException):
         self.row = row
 
 
-class OBSToDWSOperator(_OBSOperator):
+class OBSToDWSOperator(_KillableTransfer):
     """Load CSV, JSON lines or Parquet objects from OBS into a table, in one transaction; returns
     ``{"table": "schema.table", "rows": <rows loaded>, "objects": [obs:// URLs]}``.
 
@@ -97,6 +97,7 @@ class OBSToDWSOperator(_OBSOperator):
     )
     ui_color = "#e4f0e8"
     operator_extra_links = (OBSObjectLink(),)
+    _db_work = "the load"  # COPY ... FROM STDIN; cancelling it rolls the whole load back
 
     def __init__(
         self,
@@ -135,7 +136,6 @@ class OBSToDWSOperator(_OBSOperator):
         self.copy_options = list(copy_options or [])
         self.database = database
         self.hook_params = dict(hook_params or {})
-        self._db_connection: Any = None
         self._blank_lines: list[int] = []  # of the JSON lines object being loaded
 
     # Running -----------------------------------------------------------------------------------------
@@ -350,15 +350,6 @@ class OBSToDWSOperator(_OBSOperator):
                 pa_csv.write_csv(batch, sink, options)
                 copy.write(sink.getvalue())
         return int(cursor.rowcount)
-
-    def on_kill(self) -> None:
-        connection = self._db_connection
-        if connection is not None:
-            try:
-                connection.cancel_safe()  # stops the COPY; the transaction rolls back
-            except Exception as error:
-                self.log.warning("Could not cancel the load: %s", error)
-        super().on_kill()
 
 
 def _column_value(value: Any) -> Any:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_huaweicloud.lineage import lineage, obs_dataset, s3_dataset
 from airflow_huaweicloud.links import OBSObjectLink
-from airflow_huaweicloud.operators.obs import _OBSOperator
+from airflow_huaweicloud.transfers._killable import _KillableTransfer
 from airflow_huaweicloud.version_compat import AirflowException
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ def _etag(value: str | None) -> str:
     return (value or "").strip().strip('"')
 
 
-class S3ToOBSOperator(_OBSOperator):
+class S3ToOBSOperator(_KillableTransfer):
     """Copy the objects under ``s3_prefix`` of an S3 bucket to OBS; returns the OBS keys it wrote.
 
     Destination keys: the ``s3_prefix`` part of each key is replaced by ``dest_prefix`` (so
@@ -100,7 +99,6 @@ class S3ToOBSOperator(_OBSOperator):
         self.replace = replace
         self.aws_conn_id = aws_conn_id
         self.verify = verify
-        self._cancel: threading.Event | None = None
 
     # Arguments ---------------------------------------------------------------------------------
 
@@ -148,7 +146,7 @@ class S3ToOBSOperator(_OBSOperator):
                 "S3ToOBSOperator needs the Amazon provider: "
                 "pip install 'airflow-provider-huaweicloud[amazon]'"
             ) from error
-        self._cancel = threading.Event()
+        self._arm_cancel()
         OBSObjectLink.persist(
             context, self, self.hook.session, bucket=self.dest_bucket, key=self._dest_prefix
         )
@@ -164,7 +162,7 @@ class S3ToOBSOperator(_OBSOperator):
             self.s3_prefix if self.dest_prefix is None else self.dest_prefix,
         )
         for summary in self._iter_source(s3):
-            self._stop_if_cancelled()
+            self._stop_if_cancelled("S3ToOBSOperator was killed: the copy stopped")
             s3_key = summary["Key"]
             dest_key = self.dest_key_for(s3_key)
             if not dest_key:
@@ -269,12 +267,3 @@ class S3ToOBSOperator(_OBSOperator):
             f", {result.parts} parts" if result.multipart else "",
         )
         return size
-
-    def _stop_if_cancelled(self) -> None:
-        if self._cancel is not None and self._cancel.is_set():
-            raise AirflowException("S3ToOBSOperator was killed: the copy stopped")
-
-    def on_kill(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
-        super().on_kill()

@@ -15,7 +15,6 @@ import csv
 import importlib
 import io
 import json
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
@@ -27,7 +26,7 @@ from airflow_huaweicloud.assets.obs import key_or_asset
 from airflow_huaweicloud.hooks.obs import get_obs_bucket_key
 from airflow_huaweicloud.lineage import query_export_lineage
 from airflow_huaweicloud.links import OBSObjectLink
-from airflow_huaweicloud.operators.obs import _OBSOperator
+from airflow_huaweicloud.transfers._killable import _KillableTransfer
 from airflow_huaweicloud.transfers._streams import (
     FILE_FORMATS,
     ChunkStream,
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Asset, Context
 
 
-class SqlToOBSOperator(_OBSOperator):
+class SqlToOBSOperator(_KillableTransfer):
     """Run a query on any ``common.sql`` connection and write its result to OBS; returns
     ``{"url": "obs://bucket/key", "rows": <row count>}``.
 
@@ -121,8 +120,6 @@ class SqlToOBSOperator(_OBSOperator):
         self.csv_kwargs = dict(csv_kwargs or {})
         self.parquet_schema = parquet_schema
         self.hook_params = dict(hook_params or {})
-        self._cancel: threading.Event | None = None
-        self._db_connection: Any = None
 
     # Running -----------------------------------------------------------------------------------
 
@@ -140,7 +137,7 @@ class SqlToOBSOperator(_OBSOperator):
         OBSObjectLink.persist(context, self, self.hook.session, bucket=bucket, key=key)
         encoder = _ENCODERS[self.file_format](self)
         sql_hook = self._sql_hook()
-        self._cancel = threading.Event()
+        self._arm_cancel()
         counter = [0]
         with closing(sql_hook.get_conn()) as connection:
             self._db_connection = connection
@@ -217,26 +214,13 @@ class SqlToOBSOperator(_OBSOperator):
         columns = [str(column[0]) for column in description]
         yield encoder.begin(columns, description)
         while rows:
-            if self._cancel is not None and self._cancel.is_set():
-                raise AirflowException("SqlToOBSOperator was killed: the export stopped")
+            self._stop_if_cancelled("SqlToOBSOperator was killed: the export stopped")
             if not isinstance(rows[0], tuple | list):  # dict or other row factories
                 rows = [list(row.values()) if isinstance(row, Mapping) else list(row) for row in rows]
             counter[0] += len(rows)
             yield encoder.write(rows)
             rows = cursor.fetchmany(self.batch_size)
         yield encoder.end()
-
-    def on_kill(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
-        connection = self._db_connection
-        cancel = getattr(connection, "cancel_safe", None) or getattr(connection, "cancel", None)
-        if callable(cancel):
-            try:
-                cancel()  # interrupts a query the server is still running
-            except Exception as error:
-                self.log.warning("Could not cancel the query: %s", error)
-        super().on_kill()
 
 
 # Encoders: begin(columns) -> bytes, write(rows) -> bytes, end() -> bytes ------------------------------
