@@ -1,15 +1,18 @@
 """End to end: examples/dags/dws_warehouse.py in `airflow dags test` against a real emulator process, whose
 DWS clusters are real PostgreSQL servers: a cluster created (deferred), CSV and Parquet loaded from OBS,
 an aggregate queried and unloaded to OBS, a snapshot restored into a second cluster holding the same rows,
-both clusters deleted."""
+both clusters deleted; and the lineage its tasks report."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
+from pathlib import Path
 
 import pytest
+from lineage_events import NOTHING, datasets, lineage_run
 from provider_fixtures import emulator_connection, without_mask_requests
 
 from airflow_huaweicloud.hooks.dws import DWSHook
@@ -23,7 +26,10 @@ EXPECTED = [["east", 2, "13.50"], ["north", 3, "20.00"], ["south", 2, "8.00"], [
 
 
 def test_the_warehouse_example_dag(
-    airflow_sandbox: AirflowSandbox, emulator: EmulatorProcess, monkeypatch: pytest.MonkeyPatch
+    airflow_sandbox: AirflowSandbox,
+    emulator: EmulatorProcess,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     durations = ("create_seconds", "delete_seconds", "snapshot_seconds", "restore_seconds")
     emulator.admin("PUT", "dws/settings", dict.fromkeys(durations, 0.3))
@@ -39,7 +45,7 @@ def test_the_warehouse_example_dag(
         "DWS_ADMIN_PASSWORD": PASSWORD,
         "DWS_POLL_INTERVAL": "0.3",
     }
-    result = airflow_sandbox.dags_test(DAG_ID, env=env, timeout=300)
+    result, lineage = lineage_run(airflow_sandbox, DAG_ID, env, tmp_path / "events.jsonl", timeout=300)
     output = without_mask_requests(result.output)
     assert result.succeeded, (result.task_states, output[-5000:])
     assert set(result.task_states) == {
@@ -78,3 +84,19 @@ def test_the_warehouse_example_dag(
     assert hook.find_cluster_id("airflow-example-sales-restored") is None
     assert hook.find_snapshot_id("airflow-example-sales-snapshot") is None
     assert PASSWORD not in output
+
+    # Lineage: the table by the cluster's endpoint, the OBS objects loaded and unloaded.
+    (namespace,) = {ns for ns, _ in lineage["create_table"].outputs}
+    assert re.fullmatch(r"dws://[\w.-]+:\d+", namespace), namespace
+    sales = (namespace, "gaussdb.public.sales")
+    bucket = "obs://airflow-dws-warehouse"
+    moved = {
+        "create_table": (set(), {sales}),
+        "load_csv": ({(bucket, "sales/csv/")}, {sales}),
+        "load_parquet": ({(bucket, "sales/parquet/wed.parquet")}, {sales}),
+        "sales_by_region": ({sales}, set()),
+        "unload_report": ({sales}, {(bucket, "reports/sales_by_region.csv")}),
+    }
+    assert datasets(lineage) == {**dict.fromkeys(result.task_states, NOTHING), **moved}
+    schema = lineage["unload_report"].dataset("inputs", *sales)["facets"]["schema"]["fields"]
+    assert [field["name"] for field in schema] == ["order_id", "region", "amount"]  # from the database

@@ -2,13 +2,16 @@
 
 A function that returns, one that raises and one that times out, each surfaced as Airflow shows it: the
 task's state, its XCom, and what the run's output says. The run as a whole fails (two of its tasks do):
-`airflow dags test` exits non-zero and the DAG run's state in the Airflow database is `failed`.
+`airflow dags test` exits non-zero and the DAG run's state in the Airflow database is `failed`. An
+invocation's lineage names the invocation, not a dataset.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
+from lineage_events import NOTHING, datasets, lineage_run, xcom
 from provider_fixtures import emulator_connection
 
 from airflow_huaweicloud.testing import AirflowSandbox
@@ -18,9 +21,11 @@ DAG_ID = "huaweicloud_functiongraph_invoke"
 
 
 def test_returning_raising_and_timing_out_functions(
-    airflow_sandbox: AirflowSandbox, emulator: EmulatorProcess
+    airflow_sandbox: AirflowSandbox, emulator: EmulatorProcess, tmp_path: Path
 ) -> None:
-    result = airflow_sandbox.dags_test(DAG_ID, env=emulator_connection(emulator), timeout=180)
+    result, lineage = lineage_run(
+        airflow_sandbox, DAG_ID, emulator_connection(emulator), tmp_path / "events.jsonl", timeout=180
+    )
     output = result.output
 
     assert result.task_states == {
@@ -49,3 +54,12 @@ def test_returning_raising_and_timing_out_functions(
             "SELECT state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (DAG_ID,)
         ).fetchall()
     assert state == "failed"
+
+    # Lineage: an invocation names no dataset, but the invocation itself (its request id).
+    for task in ("invoke_returns", "invoke_async"):
+        assert datasets(lineage)[task] == NOTHING
+        assert lineage[task].run_facets["externalQuery"] == {
+            **lineage[task].run_facets["externalQuery"],
+            "externalQueryId": xcom(airflow_sandbox, DAG_ID, task, "request_id"),
+            "source": "functiongraph",
+        }

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from lineage_events import NOTHING, datasets, lineage_run
 from provider_fixtures import emulator_connection
 
 from airflow_huaweicloud.hooks.obs import OBSHook, _copy_problem
@@ -477,9 +478,11 @@ def test_on_kill_stops_the_transform_script_and_its_children(
 
 
 def test_the_objects_example_dag(
-    airflow_sandbox: AirflowSandbox, emulator: EmulatorProcess, hook: OBSHook
+    airflow_sandbox: AirflowSandbox, emulator: EmulatorProcess, hook: OBSHook, tmp_path: Path
 ) -> None:
-    result = airflow_sandbox.dags_test("huaweicloud_obs_objects", env=emulator_connection(emulator))
+    result, lineage = lineage_run(
+        airflow_sandbox, "huaweicloud_obs_objects", emulator_connection(emulator), tmp_path / "events.jsonl"
+    )
     assert result.succeeded, result.output[-4000:]
     assert set(result.task_states.values()) == {"success"} and len(result.task_states) == 13
     xcoms = result.xcoms
@@ -506,3 +509,24 @@ def test_the_objects_example_dag(
     }
     assert xcoms["delete_raw"] == 2
     assert not hook.check_for_bucket("airflow-obs-objects")  # cleaned up
+
+    bucket = "obs://airflow-obs-objects"
+    orders = (bucket, "raw/2026-01-05/orders.csv")
+    assert datasets(lineage) == {
+        "create_bucket": NOTHING,
+        "tag_bucket": NOTHING,
+        "get_tags": NOTHING,
+        "create_orders": (set(), {orders}),
+        "create_manifest": (set(), {(bucket, "raw/2026-01-05/_MANIFEST")}),
+        "list_day": NOTHING,
+        "list_days": NOTHING,
+        "copy_orders": ({orders}, {(bucket, "archive/orders-2026-01-05.csv")}),
+        "uppercase_days": ({orders}, {(bucket, "clean/2026-01-05/orders.csv")}),
+        "large_transfer": NOTHING,  # a @task: the hook's calls are its own code's business
+        "verify": NOTHING,
+        "delete_raw": ({(bucket, "raw/")}, set()),
+        "delete_bucket": ({(bucket, "/")}, set()),
+    }
+    for task, name in (("delete_raw", "raw/"), ("delete_bucket", "/")):
+        facets = lineage[task].dataset("inputs", bucket, name)["facets"]
+        assert facets["lifecycleStateChange"]["lifecycleStateChange"] == "DROP"

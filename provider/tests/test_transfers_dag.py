@@ -1,5 +1,6 @@
 """End to end: examples/dags/obs_transfers.py runs with `airflow dags test` against a real emulator, a
-real PostgreSQL server and a real moto S3 server, each a process of its own."""
+real PostgreSQL server and a real moto S3 server, each a process of its own; with the lineage each task
+reports."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from lineage_events import NOTHING, datasets, lineage_run
 from moto_server import MotoServer, moto_s3  # noqa: F401 - the session fixture
 from postgres_server import PostgresServer, postgres  # noqa: F401 - the session fixture
 from provider_fixtures import emulator_connection
@@ -52,6 +54,7 @@ def test_the_transfers_example_dag(
     postgres: PostgresServer,  # noqa: F811
     moto_s3: MotoServer,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     s3 = moto_s3.client()
     if S3_BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
@@ -69,7 +72,7 @@ def test_the_transfers_example_dag(
         **postgres.connection_env("postgres_default"),
         **moto_s3.connection_env("aws_default"),
     }
-    result = airflow_sandbox.dags_test(DAG_ID, env=env)
+    result, lineage = lineage_run(airflow_sandbox, DAG_ID, env, tmp_path / "events.jsonl")
     assert result.succeeded, (result.task_states, result.output[-4000:])
     assert result.task_states == dict.fromkeys(
         ALWAYS | {"export_orders", "export_orders_parquet", "sync_from_s3"}, "success"
@@ -104,3 +107,19 @@ def test_the_transfers_example_dag(
     for key, body in sources.items():
         if key.startswith("raw/"):
             assert hook.get_bytes("from-s3/" + key.removeprefix("raw/"), BUCKET) == body
+
+    report = (f"obs://{BUCKET}", f"reports/{day}/report.csv")
+    generate_series = (f"postgres://127.0.0.1:{postgres.port}", f"{postgres.database}.public.generate_series")
+    assert datasets(lineage) == {
+        "create_bucket": NOTHING,
+        "write_report": NOTHING,
+        "upload_report": ({("file", xcoms["write_report"])}, {report}),
+        "download_report": ({report}, {("file", xcoms["download_report"])}),
+        "compare": NOTHING,
+        # What OpenLineage's SQL parser makes of FROM generate_series(...): a table of that name.
+        "export_orders": ({generate_series}, {(f"obs://{BUCKET}", f"exports/{day}/orders.csv")}),
+        "export_orders_parquet": ({generate_series}, {(f"obs://{BUCKET}", f"exports/{day}/orders.parquet")}),
+        "sync_from_s3": ({(f"s3://{S3_BUCKET}", "raw/")}, {(f"obs://{BUCKET}", "from-s3/")}),
+    }
+    sql = lineage["export_orders"].job_facets["sql"]["query"]
+    assert "generate_series(1, %(orders)s)" in sql  # the statement as written, placeholders and all
