@@ -12,6 +12,7 @@ import time
 import uuid
 import zipfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -65,6 +66,17 @@ def handler(event, context):
     print(f"pids {os.getpid()} {child.pid}", flush=True)
     time.sleep(event.get("seconds", 60))
     return "woke up"
+"""
+
+STARTS_A_CHILD = """\
+import os, subprocess, time
+
+def handler(event, context):
+    child = subprocess.Popen(["sleep", "300"])
+    with open(event["pids"] + ".part", "w") as pids:
+        pids.write(f"{os.getpid()} {child.pid}")
+    os.replace(event["pids"] + ".part", event["pids"])
+    time.sleep(60)
 """
 
 MEMORY = """\
@@ -450,6 +462,27 @@ def test_functions_and_invocations_survive_a_restart_and_a_crash(fresh_emulator:
     # The persisted request runs again once the service serves again, and completes.
     resumed = wait_for_status(client, slow, interrupted.request_id, {"SUCCESS", "FAIL"})
     assert resumed.status == "SUCCESS"
+
+
+def test_a_function_and_what_it_started_die_with_the_emulator(
+    fresh_emulator: EmulatorProcess, tmp_path: Path
+) -> None:
+    client = fg_client(fresh_emulator)
+    urn = create(client, STARTS_A_CHILD, timeout=60).func_urn
+    pids_file = tmp_path / "pids"
+    client.async_invoke_function(AsyncInvokeFunctionRequest(function_urn=urn, body={"pids": str(pids_file)}))
+    deadline = time.monotonic() + 20
+    while not pids_file.exists():
+        assert time.monotonic() < deadline, "the function never started its child"
+        time.sleep(0.05)
+    pids = [int(pid) for pid in pids_file.read_text().split()]
+    assert len(pids) == 2 and all(is_running(pid) for pid in pids)
+
+    fresh_emulator.kill()  # kill -9: the emulator kills nothing itself
+    deadline = time.monotonic() + 5
+    while any(is_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(is_running(pid) for pid in pids)  # the handler and the `sleep` it started
 
 
 def test_errors_carry_status_and_code(emulator: EmulatorProcess) -> None:

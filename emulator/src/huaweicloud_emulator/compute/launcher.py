@@ -3,11 +3,11 @@
 It leads the job's process group and stays there, as small as a Python process gets, to end the whole
 group when the emulator dies -- even by ``kill -9``, when the emulator can clean nothing up:
 
-* it asks the kernel for ``SIGTERM`` when its parent, the emulator, dies (``PR_SET_PDEATHSIG``, Linux;
-  the request is in place before the command exists) and answers it by killing its group with
-  ``SIGKILL``: the command and every process under it (a Spark JVM under a Python driver, a ``sleep`` a
-  script started). The kernel's signal alone would reach only the command: it is not inherited, so the
-  command's own children would be orphaned;
+* it is the group's guard (:func:`.parent_death.guard_group`, Linux): the kernel signals it when its
+  parent, the emulator, dies (the request is in place before the command exists), and it answers by
+  killing its group with ``SIGKILL``: the command and every process under it (a Spark JVM under a Python
+  driver, a ``sleep`` a script started). A ``SIGTERM`` while the emulator lives -- the command's own
+  ``os.killpg(0, SIGTERM)`` to stop its workers -- is ignored: the command decides what it does to it;
 * it forks the command, which asks for ``SIGKILL`` when the launcher dies, then ``exec``s (no
   ``preexec_fn`` in the emulator, which is unsafe in a process with threads);
 * it ends as the command ended -- the same exit status, or killed by the same signal -- so that the
@@ -15,8 +15,9 @@ group when the emulator dies -- even by ``kill -9``, when the emulator can clean
 
 The kernel sends the parent-death signal when the thread that forked the launcher ends; the emulator's
 asyncio loop forks from its own thread, which lives as long as the emulator. Elsewhere than Linux a
-launcher whose emulator died is orphaned with its job. Standard library only, few imports: a launcher
-lives as long as its job.
+launcher whose emulator died is orphaned with its job. Standard library only, few imports (the package
+is imported by name: isolated mode puts no script directory on ``sys.path``): a launcher lives as long
+as its job.
 """
 
 from __future__ import annotations
@@ -25,28 +26,14 @@ import os
 import signal
 import sys
 
-_PR_SET_PDEATHSIG = 1
+from huaweicloud_emulator.compute.parent_death import die_with_parent, guard_group
+
 _COMMAND_NOT_RUN = 127  # a shell's status for a command it could not run
 
 
-def _on_parent_death(signum: int) -> bool:
-    """Ask the kernel for ``signum`` when this process's parent dies; whether it could (Linux only)."""
-    try:
-        import ctypes
-
-        return int(ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signum)) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _kill_job(*_: object) -> None:
-    """The emulator died: kill the job's whole group, this launcher included."""
-    os.killpg(os.getpgrp(), signal.SIGKILL)
-
-
-def _run_command(command: list[str]) -> None:
+def _run_command(command: list[str], launcher: int) -> None:
     """In the forked child: become the command (never returns)."""
-    _on_parent_death(signal.SIGKILL)
+    die_with_parent(launcher)
     try:
         os.execvp(command[0], command)
     except OSError as exc:
@@ -66,12 +53,11 @@ def _end_as(status: int) -> None:
 
 def launch(argv: list[str]) -> None:
     emulator, command = int(argv[0]), argv[1:]
-    signal.signal(signal.SIGTERM, _kill_job)
-    if _on_parent_death(signal.SIGTERM) and os.getppid() != emulator:
-        _kill_job()  # the emulator died before the request was in place
+    guard_group(emulator)
+    launcher = os.getpid()
     child = os.fork()
     if child == 0:
-        _run_command(command)
+        _run_command(command, launcher)
     # What the emulator passed to the command (its pipes' other ends) is the command's alone: held here,
     # a pipe would not reach its end when the command closes it.
     os.closerange(3, os.sysconf("SC_OPEN_MAX"))

@@ -21,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from .parent_death import kill_group
 
 LAUNCHER = str(Path(__file__).with_name("launcher.py").resolve())
 MAX_LOG_BYTES = 16 * 1024 * 1024  # of one job's log: its head, a marker, and its tail
@@ -96,11 +97,6 @@ class JobLog:
         if excess > 0:
             del self._tail[:excess]
             self._dropped += excess
-
-
-def kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
 
 
 class JobProcess:

@@ -1,6 +1,7 @@
 """FunctionGraph's Python runtime for the emulator: each invocation runs in a process of its own.
 
-This module has two sides, and imports nothing but the standard library so that it can be both:
+This module has two sides, and imports nothing but the standard library (and the stdlib-only
+:mod:`huaweicloud_emulator.compute.parent_death`) so that it can be both:
 
 * The parent side (:class:`Runtime`), imported by the FunctionGraph service. For each invocation it
   unpacks the function's code into a fresh temporary directory (inline source as ``<module>.py``, or a
@@ -15,9 +16,12 @@ This module has two sides, and imports nothing but the standard library so that 
   any case once it has answered (so nothing the function started outlives the invocation). Everything
   is awaited on the event loop (``asyncio`` subprocess): a long invocation holds no thread.
 * The child side (``python -I -u functiongraph_runtime.py CODE_DIR RESULT_FILE LIMIT PARENT_PID``): it
-  asks to be killed when the emulator dies, caps its own address space with ``RLIMIT_AS`` (soft and
-  hard, so the function cannot raise it), then imports the handler's module from the code directory,
-  calls ``handler(event, context)`` and writes the outcome.
+  asks to be killed when the emulator dies, and forks the guard of its process group, which kills the
+  whole group when the child dies (:mod:`~huaweicloud_emulator.compute.parent_death`): so that what the
+  function starts dies with the emulator too, even by ``kill -9``. (The function runs in the child
+  itself, not under the jobs' launcher, so that the child's peak memory is the function's.) It caps its
+  own address space with ``RLIMIT_AS`` (soft and hard, so the function cannot raise it), then imports
+  the handler's module from the code directory, calls ``handler(event, context)`` and writes the outcome.
 
 Memory. The cloud kills a function whose memory use passes its ``memory_size``. Here the address space
 of the process is capped at ``memory_size + 128 MiB``: a function that asks for far more than it may
@@ -42,7 +46,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -51,6 +54,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from huaweicloud_emulator.compute.parent_death import die_with_parent, fork_guard, kill_group
 
 RUNNER = str(Path(__file__).resolve())
 
@@ -229,11 +234,6 @@ def cpu_millicores(memory_mb: int) -> int:
     return memory_mb * 100 // 128 + 200
 
 
-def _kill_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
-
-
 def _peak_rss_kb(pid: int) -> int:
     """The peak resident set of a live process (``VmHWM``), 0 if it cannot be read."""
     try:
@@ -364,7 +364,7 @@ class Runtime:
                 peak_kb = _peak_rss_kb(process.pid)
         finally:
             # Whatever happened (an answer, the timeout, a cancellation): nothing of it may live on.
-            _kill_group(pgid)
+            kill_group(pgid)
             self._groups.discard(pgid)
             feeder.cancel()
             with contextlib.suppress(ProcessLookupError):
@@ -421,7 +421,7 @@ class Runtime:
         """Kill every running invocation (the server is stopping)."""
         self._closed = True
         for pgid in list(self._groups):
-            _kill_group(pgid)
+            kill_group(pgid)
         self._groups.clear()
 
 
@@ -564,29 +564,21 @@ def _write_outcome(path: str, document: dict[str, Any]) -> None:
 
 def _child_error(code: int, exc: BaseException, tb: Any) -> dict[str, Any]:
     if isinstance(exc, MemoryError):
-        return {"code": CODE_MEMORY, "type": "MemoryError", "message": MEMORY_LIMIT_MESSAGE,
-                "stack": _user_stack(tb)}
+        return {
+            "code": CODE_MEMORY,
+            "type": "MemoryError",
+            "message": MEMORY_LIMIT_MESSAGE,
+            "stack": _user_stack(tb),
+        }
     return {"code": code, "type": type(exc).__name__, "message": str(exc), "stack": _user_stack(tb)}
-
-
-def _die_with_parent(parent: int) -> None:
-    """Be killed if the emulator dies (``kill -9``) while the function runs (Linux only)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # it died before the request was in place
-        os._exit(1)
 
 
 def _child_main(argv: list[str]) -> int:
     import resource
 
     code_dir, outcome_path, limit, parent = argv[0], argv[1], int(argv[2]), int(argv[3])
-    _die_with_parent(parent)
+    die_with_parent(parent)
+    fork_guard()
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -626,8 +618,12 @@ def _child_main(argv: list[str]) -> int:
                     "stack": [],
                 }
     except EntryNotFound as exc:
-        outcome["error"] = {"code": CODE_ENTRY_NOT_FOUND, "type": "EntryNotFound", "message": str(exc),
-                            "stack": []}
+        outcome["error"] = {
+            "code": CODE_ENTRY_NOT_FOUND,
+            "type": "EntryNotFound",
+            "message": str(exc),
+            "stack": [],
+        }
     except BaseException as exc:  # the function's error, whatever it raised (SystemExit included)
         outcome["error"] = _child_error(CODE_RUN_ERROR, exc, exc.__traceback__)
     finally:
