@@ -38,6 +38,7 @@ from ..account import Account
 from ..http import ApiError, Request, Response
 from ..storage import Storage
 from .base import Context, RestService, operation, require_project
+from .validation import query_int
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS csms_secrets (
@@ -196,12 +197,7 @@ def _expire_time(body: dict[str, Any]) -> int | None:
 
 
 def _limit(request: Request) -> int:
-    text = request.query.get("limit", "")
-    if not text:
-        return DEFAULT_LIMIT
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-        raise _invalid(f"limit must be an integer from 1 to {MAX_LIMIT}")
-    return int(text)
+    return query_int(request.query, "limit", DEFAULT_LIMIT, _invalid, low=1, high=MAX_LIMIT)
 
 
 # The durable state -----------------------------------------------------------------------------------

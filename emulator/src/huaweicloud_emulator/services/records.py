@@ -1,8 +1,11 @@
-"""Records in the metadata store, as the data-platform services (DLI, DWS, MRS) keep them.
+"""Records in the metadata store, as the data-platform services (DLI, DWS, MRS, CDM, DataArts, ModelArts)
+keep them.
 
-Their jobs -- DLI's SQL jobs and Spark batches, MRS's job executions -- are rows with a state column:
-:class:`JobTable` inserts them, moves them on only from the states a caller expects (so that a job that
-ended or was cancelled meanwhile stays as it is), finds them and lists them a filtered page at a time.
+Their jobs and resources -- DLI's SQL jobs and Spark batches, MRS's clusters and job executions, CDM's
+clusters and job submissions, ModelArts' datasets, algorithms, training jobs, models and services -- are
+rows with an id and (most) a state column: :class:`RecordTable` inserts them, moves them on only from the
+states a caller expects (so that a job that ended or was cancelled meanwhile stays as it is), finds them
+and lists them a filtered page at a time.
 :func:`from_row` reads a row into a frozen dataclass record; :func:`now_ms` and :func:`log_stamp` are the
 times the records and job logs carry.
 """
@@ -78,9 +81,10 @@ def where(filters: Mapping[str, Any], conditions: Mapping[str, str]) -> tuple[st
 
 
 @dataclass(frozen=True)
-class JobTable:
-    """The table of a kind of job: a row a job, ``key`` its id, ``state`` the column of its state.
-    Methods block: call them in a thread."""
+class RecordTable:
+    """The table of a kind of record (a job, a cluster, a model, ...): a row a record, ``key`` the column
+    of its id, ``state`` the column of its state (for :meth:`update`). Methods block: call them in a
+    thread."""
 
     meta: MetadataStore
     table: str
@@ -90,22 +94,23 @@ class JobTable:
     def insert(self, record: Mapping[str, Any]) -> None:
         self.meta.write(lambda db: insert_row(db, self.table, record))
 
-    def find(self, job_id: str, **scope: str) -> sqlite3.Row | None:
-        """The job ``job_id`` if its columns hold the values of ``scope`` (its project, its cluster)."""
-        columns = {self.key: job_id, **scope}
+    def find(self, record_id: str, **scope: str) -> sqlite3.Row | None:
+        """The record ``record_id`` if its columns hold the values of ``scope`` (its project, its
+        cluster)."""
+        columns = {self.key: record_id, **scope}
         clause = " AND ".join(f"{column} = ?" for column in columns)
         rows = self.meta.query(f"SELECT * FROM {self.table} WHERE {clause}", tuple(columns.values()))
         return rows[0] if rows else None
 
-    def update(self, job_id: str, only_if: tuple[str, ...], changes: Mapping[str, Any]) -> bool:
-        """Set the columns of ``changes`` if the job's state is one of ``only_if``; whether it was."""
+    def update(self, record_id: str, only_if: tuple[str, ...], changes: Mapping[str, Any]) -> bool:
+        """Set the columns of ``changes`` if the record's state is one of ``only_if``; whether it was."""
         assignments = ", ".join(f"{column} = ?" for column in changes)
         condition = f"{self.key} = ? AND {self.state} IN ({marks(only_if)})"
 
         def write(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
                 f"UPDATE {self.table} SET {assignments} WHERE {condition}",
-                (*changes.values(), job_id, *only_if),
+                (*changes.values(), record_id, *only_if),
             )
             return cursor.rowcount == 1
 
@@ -122,7 +127,7 @@ class JobTable:
         columns: str = "*",
         column_params: tuple[Any, ...] = (),
     ) -> tuple[int, list[sqlite3.Row]]:
-        """How many jobs match ``filters`` (see :func:`where`), and the ``limit`` of them from ``offset``
+        """How many records match ``filters`` (see :func:`where`), and the ``limit`` of them from ``offset``
         in ``order_by``; ``columns`` (with their parameters) are what each row has."""
         clause, params = where(filters, conditions)
         (total,) = self.meta.query(f"SELECT count(*) FROM {self.table} WHERE {clause}", params)[0]

@@ -72,6 +72,22 @@ def query_int(
     return int(text)
 
 
+def page_bounds(
+    query: Mapping[str, str],
+    default_limit: int,
+    invalid: Invalid,
+    *,
+    min_limit: int = 1,
+    max_limit: int | None = None,
+    max_offset: int | None = None,
+) -> tuple[int, int]:
+    """``offset`` (0 if absent, to ``max_offset``) and ``limit`` (``default_limit`` if absent, from
+    ``min_limit`` to ``max_limit``) of a list request's query; the offset is checked first."""
+    offset = query_int(query, "offset", 0, invalid, high=max_offset)
+    limit = query_int(query, "limit", default_limit, invalid, low=min_limit, high=max_limit)
+    return offset, limit
+
+
 def tag_of(item: Any) -> tuple[Any, Any]:
     """The key and value of a ``{key, value}`` tag as a request gave them (a value left out is empty)."""
     if not isinstance(item, dict):

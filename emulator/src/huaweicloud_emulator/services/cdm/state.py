@@ -28,7 +28,7 @@ from typing import Any
 from ...http import ApiError
 from ...storage import Storage
 from ..lifecycle import settle_due, transition_progress
-from ..records import JobTable, from_row, marks, now_ms
+from ..records import RecordTable, from_row, marks, now_ms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cdm_clusters (
@@ -197,8 +197,8 @@ class CdmState:
     def __init__(self, storage: Storage):
         self._meta = storage.meta
         self._meta.register_schema("cdm", _SCHEMA)
-        self._clusters = JobTable(self._meta, "cdm_clusters", state="status")
-        self._submissions = JobTable(self._meta, "cdm_submissions", key="id", state="status")
+        self._clusters = RecordTable(self._meta, "cdm_clusters", state="status")
+        self._submissions = RecordTable(self._meta, "cdm_submissions", key="id", state="status")
 
     # Clusters ----------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...http import Request, Response
 from ..base import Context, Handler, operation
-from ..validation import query_int
+from ..validation import page_bounds
 from .definitions import (
     connection_document,
     job_document,
@@ -34,13 +34,6 @@ if TYPE_CHECKING:
     from .service import DataArtsService
 
 Document = dict[str, Any]
-
-
-def page_bounds(query: Mapping[str, str], default_limit: int, max_limit: int) -> tuple[int, int]:
-    """``offset`` and ``limit`` of a list request."""
-    offset = query_int(query, "offset", 0, invalid)
-    limit = query_int(query, "limit", default_limit, invalid, low=1, high=max_limit)
-    return offset, limit
 
 
 @dataclass(frozen=True)
@@ -123,7 +116,7 @@ def definition_operations(api: DefinitionApi) -> tuple[Handler, Handler, Handler
     @operation("GET", api.path)
     async def list_all(self: DataArtsService, request: Request, ctx: Context, project_id: str) -> Response:
         workspace = await self.workspace_of(request, project_id)
-        offset, limit = page_bounds(request.query, 10, api.max_limit)
+        offset, limit = page_bounds(request.query, 10, invalid, max_limit=api.max_limit)
         name_part = request.query.get(api.name_filter) or ""
         found = await asyncio.to_thread(self.state.definitions, api.kind, workspace.id, name_part)
         found = [definition for definition in found if api.listed(definition, request.query)]

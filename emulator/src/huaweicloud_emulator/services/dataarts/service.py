@@ -21,8 +21,8 @@ from ..dli.sql import DliSqlService
 from ..dws import DwsService
 from ..lifecycle import SettingsSurface
 from ..records import now_ms
-from ..validation import non_empty_string, query_int
-from .definition_routes import CONNECTIONS, JOBS, SCRIPTS, definition_operations, page_bounds
+from ..validation import non_empty_string, page_bounds, query_int
+from .definition_routes import CONNECTIONS, JOBS, SCRIPTS, definition_operations
 from .definitions import instance_document, instance_summary, job_params, node_specs, workspace_document
 from .nodes import NodeRunners
 from .objects import Objects
@@ -107,7 +107,7 @@ class DataArtsService(RestService):
     ) -> Response:
         project = require_project(self._account, project_id)
         self._check_studio_instance(project_id, instance_id)
-        offset, limit = page_bounds(request.query, 10, 100)
+        offset, limit = page_bounds(request.query, 10, invalid, max_limit=100)
         workspaces = await asyncio.to_thread(self.state.workspaces, project_id)
         page = workspaces[offset : offset + limit]
         return Response.json(
@@ -181,7 +181,7 @@ class DataArtsService(RestService):
         ``minPlanTime`` and ``maxPlanTime``."""
         workspace = await self.workspace_of(request, project_id)
         query = request.query
-        offset, limit = page_bounds(query, 10, 1000)
+        offset, limit = page_bounds(query, 10, invalid, max_limit=1000)
         status = query.get("status")
         if status and status not in INSTANCE_STATES:
             raise invalid(f"status must be one of {', '.join(INSTANCE_STATES)}")

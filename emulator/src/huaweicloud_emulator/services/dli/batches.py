@@ -50,7 +50,7 @@ from ...http import ApiError, Request, Response
 from ...services.obs.state import ObsState
 from ...storage import Storage
 from ..base import Context, RestService, operation, require_project, run_in_background
-from ..records import JobTable, log_stamp, marks, now_ms
+from ..records import RecordTable, log_stamp, marks, now_ms
 from ..validation import optional_string, query_int, string_list
 from .errors import PARAMETER_ERROR, invalid, missing
 from .resources import require_queue
@@ -205,7 +205,7 @@ class BatchState:
     def __init__(self, storage: Storage):
         self._meta = storage.meta
         self._meta.register_schema("dli_batches", _SCHEMA)
-        self._jobs = JobTable(self._meta, "dli_batches")
+        self._jobs = RecordTable(self._meta, "dli_batches")
         self.logs = storage.data_dir / "dli" / "batches"
 
     def log_path(self, batch_id: str) -> Path:

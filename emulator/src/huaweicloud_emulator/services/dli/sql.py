@@ -45,8 +45,8 @@ from ...http import ApiError, Request, Response
 from ...services.obs.state import ObsState
 from ...storage import Storage
 from ..base import Context, RestService, operation, require_project, run_in_background
-from ..records import JobTable, now_ms
-from ..validation import query_int, string_list
+from ..records import RecordTable, now_ms
+from ..validation import page_bounds, query_int, string_list
 from .catalog import SCHEMA as CATALOG_SCHEMA
 from .catalog import ProjectCatalog
 from .errors import PARAMETER_ERROR, invalid, missing
@@ -107,7 +107,7 @@ class SqlJobState:
         self._meta = meta
         meta.register_schema("dli_sql", _SCHEMA)
         meta.register_schema("dli_catalog", CATALOG_SCHEMA)
-        self._jobs = JobTable(meta, "dli_sql_jobs", key="job_id", state="status")
+        self._jobs = RecordTable(meta, "dli_sql_jobs", key="job_id", state="status")
 
     def insert(self, job: dict[str, Any]) -> None:
         self._jobs.insert(job)
@@ -663,8 +663,7 @@ class DliSqlService(RestService):
         keyword = request.query.get("keyword")
         if keyword:
             documents = [d for d in documents if keyword.lower() in d["database_name"]]
-        offset = query_int(request.query, "offset", 0, invalid)
-        limit = query_int(request.query, "limit", 100, invalid, low=1, high=1000)
+        offset, limit = page_bounds(request.query, 100, invalid, max_limit=1000)
         page = documents[offset : offset + limit]
         for document in page:
             document.update(enterprise_project_id="0", resource_id=document["database_name"])

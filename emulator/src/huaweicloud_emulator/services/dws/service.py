@@ -24,7 +24,14 @@ from ...http import ApiError, Request, Response
 from ...storage import Storage
 from ..base import Context, RestService, operation, require_project
 from ..lifecycle import SettingsSurface
-from ..validation import TAG_KEY_MAX, TAG_VALUE_MAX, non_empty_string, query_int, tag_of, valid_tag
+from ..validation import (
+    TAG_KEY_MAX,
+    TAG_VALUE_MAX,
+    non_empty_string,
+    page_bounds,
+    tag_of,
+    valid_tag,
+)
 from .postgres import PostgresEngine
 from .state import (
     AVAILABLE,
@@ -546,8 +553,7 @@ class DwsService(RestService):
         (``started`` by default, or ``name``) in ``sort_dir`` (``desc`` by default)."""
         project = self._project(project_id)
         query = request.query
-        offset = query_int(query, "offset", 0, invalid, high=2**31)
-        limit = query_int(query, "limit", 10, invalid, low=1, high=1000)
+        offset, limit = page_bounds(query, 10, invalid, max_limit=1000, max_offset=2**31)
         sort_key = query.get("sort_key") or "started"
         if sort_key not in ("started", "name"):
             raise invalid("sort_key must be started or name")

@@ -25,7 +25,7 @@ from ...storage import Storage
 from ..base import Context, Handler, RestService, operation, require_project, run_in_background
 from ..lifecycle import SettingsSurface
 from ..records import log_stamp, now_ms
-from ..validation import query_int
+from ..validation import page_bounds, query_int
 from .documents import (
     VERSION_FIELDS,
     algorithm_document,
@@ -93,8 +93,8 @@ def _list(body: dict[str, Any], key: str) -> list[Any]:
 
 def _page(request: Request, default_limit: int, high: int) -> tuple[int, int]:
     """``offset`` (the page, from 0) and ``limit`` as rows to skip and rows to return."""
-    limit = query_int(request.query, "limit", default_limit, invalid, low=1, high=high)
-    return query_int(request.query, "offset", 0, invalid) * limit, limit
+    page, limit = page_bounds(request.query, default_limit, invalid, max_limit=high)
+    return page * limit, limit
 
 
 def _labels(labels: list[dict[str, Any]], changes: dict[str, Any]) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from typing import Any
 from ...http import ApiError
 from ...storage import Storage
 from ..lifecycle import settle_due
-from ..records import JobTable, from_row, insert_row, marks, now_ms
+from ..records import RecordTable, from_row, insert_row, marks, now_ms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS modelarts_datasets (
@@ -254,7 +254,12 @@ class ModelArtsState:
     def __init__(self, storage: Storage):
         self._meta = storage.meta
         self._meta.register_schema("modelarts", _SCHEMA)
-        self._jobs = JobTable(self._meta, "modelarts_training_jobs", state="phase")
+        self._datasets = RecordTable(self._meta, "modelarts_datasets")
+        self._versions = RecordTable(self._meta, "modelarts_dataset_versions")
+        self._algorithms = RecordTable(self._meta, "modelarts_algorithms")
+        self._jobs = RecordTable(self._meta, "modelarts_training_jobs", state="phase")
+        self._models = RecordTable(self._meta, "modelarts_models")
+        self._services = RecordTable(self._meta, "modelarts_services")
 
     def settle(self) -> None:
         """End the timed transitions that are over (datasets, versions, models): each record takes the
@@ -276,9 +281,9 @@ class ModelArtsState:
         except sqlite3.IntegrityError:
             raise ApiError(400, DUPLICATE_NAME, duplicate) from None
 
-    def _one(self, table: str, kind: str, resource_id: str, **scope: str) -> sqlite3.Row:
+    def _one(self, records: RecordTable, kind: str, resource_id: str, **scope: str) -> sqlite3.Row:
         self.settle()
-        row = JobTable(self._meta, table).find(resource_id, **scope)
+        row = records.find(resource_id, **scope)
         if row is None:
             raise not_found(kind, resource_id)
         return row
@@ -317,7 +322,7 @@ class ModelArtsState:
         return self.dataset(project_id, dataset_id)
 
     def dataset(self, project_id: str, dataset_id: str) -> Dataset:
-        return Dataset.from_row(self._one("modelarts_datasets", "dataset", dataset_id, project_id=project_id))
+        return Dataset.from_row(self._one(self._datasets, "dataset", dataset_id, project_id=project_id))
 
     def datasets(
         self, project_id: str, search: str | None, dataset_type: int | None, ascending: bool, by_name: bool,
@@ -325,7 +330,7 @@ class ModelArtsState:
     ) -> tuple[int, list[Dataset]]:  # fmt: skip
         self.settle()
         order = ("name" if by_name else "created") + (" ASC" if ascending else " DESC")
-        total, rows = JobTable(self._meta, "modelarts_datasets").page(
+        total, rows = self._datasets.page(
             {"project_id": project_id, "search": search, "dataset_type": dataset_type},
             {"search": "instr(name, ?) > 0", "dataset_type": "json_extract(spec, '$.dataset_type') = ?"},
             f"{order}, id",
@@ -381,14 +386,14 @@ class ModelArtsState:
         return self.version(dataset.id, version_id)
 
     def version(self, dataset_id: str, version_id: str) -> DatasetVersion:
-        row = self._one("modelarts_dataset_versions", "dataset version", version_id, dataset_id=dataset_id)
+        row = self._one(self._versions, "dataset version", version_id, dataset_id=dataset_id)
         return DatasetVersion.from_row(row)
 
     def versions(
         self, dataset_id: str, status: int | None, offset: int, limit: int
     ) -> tuple[int, list[DatasetVersion]]:
         self.settle()
-        total, rows = JobTable(self._meta, "modelarts_dataset_versions").page(
+        total, rows = self._versions.page(
             {"dataset_id": dataset_id, "status": status}, {}, "created DESC, id", offset, limit
         )
         return total, [DatasetVersion.from_row(row) for row in rows]
@@ -424,13 +429,11 @@ class ModelArtsState:
         return self.algorithm(project_id, algorithm_id)
 
     def algorithm(self, project_id: str, algorithm_id: str) -> Algorithm:
-        row = self._one("modelarts_algorithms", "algorithm", algorithm_id, project_id=project_id)
+        row = self._one(self._algorithms, "algorithm", algorithm_id, project_id=project_id)
         return Algorithm.from_row(row)
 
     def algorithms(self, project_id: str, offset: int, limit: int) -> tuple[int, list[Algorithm]]:
-        total, rows = JobTable(self._meta, "modelarts_algorithms").page(
-            {"project_id": project_id}, {}, "created DESC, id", offset, limit
-        )
+        total, rows = self._algorithms.page({"project_id": project_id}, {}, "created DESC, id", offset, limit)
         return total, [Algorithm.from_row(row) for row in rows]
 
     def change_algorithm(self, algorithm: Algorithm, name: str, spec: dict[str, Any]) -> None:
@@ -529,13 +532,13 @@ class ModelArtsState:
         return self.model(project_id, model_id)
 
     def model(self, project_id: str, model_id: str) -> Model:
-        return Model.from_row(self._one("modelarts_models", "model", model_id, project_id=project_id))
+        return Model.from_row(self._one(self._models, "model", model_id, project_id=project_id))
 
     def models(
         self, project_id: str, name: str | None, status: str | None, offset: int, limit: int
     ) -> tuple[int, list[Model]]:
         self.settle()
-        total, rows = JobTable(self._meta, "modelarts_models").page(
+        total, rows = self._models.page(
             {"project_id": project_id, "name": name, "status": status},
             {"name": "instr(name, ?) > 0"},
             "created DESC, id",
@@ -573,7 +576,7 @@ class ModelArtsState:
         return self.service(project_id, service_id)
 
     def service(self, project_id: str, service_id: str) -> Service:
-        return Service.from_row(self._one("modelarts_services", "service", service_id, project_id=project_id))
+        return Service.from_row(self._one(self._services, "service", service_id, project_id=project_id))
 
     def service_by_id(self, service_id: str) -> Service | None:
         rows = self._meta.query("SELECT * FROM modelarts_services WHERE id = ?", (service_id,))
@@ -582,7 +585,7 @@ class ModelArtsState:
     def services(
         self, project_id: str, name: str | None, status: str | None, offset: int, limit: int
     ) -> tuple[int, list[Service]]:
-        total, rows = JobTable(self._meta, "modelarts_services").page(
+        total, rows = self._services.page(
             {"project_id": project_id, "name": name, "status": status},
             {"name": "instr(name, ?) > 0"},
             "created DESC, id",

@@ -29,7 +29,7 @@ from typing import Any
 from ...http import ApiError
 from ...storage import Storage
 from ..lifecycle import settle_due, transition_progress
-from ..records import JobTable, from_row, insert_row, marks
+from ..records import RecordTable, from_row, insert_row, marks
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mrs_clusters (
@@ -206,8 +206,8 @@ class MrsState:
     def __init__(self, storage: Storage):
         self._meta = storage.meta
         self._meta.register_schema("mrs", _SCHEMA)
-        self._clusters = JobTable(self._meta, "mrs_clusters")
-        self._jobs = JobTable(self._meta, "mrs_jobs")
+        self._clusters = RecordTable(self._meta, "mrs_clusters")
+        self._jobs = RecordTable(self._meta, "mrs_jobs")
 
     # Clusters ----------------------------------------------------------------------------------------
 

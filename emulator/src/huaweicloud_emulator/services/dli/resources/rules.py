@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ...validation import optional_string, query_int
+from ...validation import optional_string, page_bounds
 from ..errors import invalid
 
 AVAILABLE, CREATING, SCALING, FAILED = "AVAILABLE", "CREATING", "SCALING", "FAILED"
@@ -167,8 +167,7 @@ def has_tags(tags_json: str, wanted: Mapping[str, str]) -> bool:
 
 def paged(rows: list[sqlite3.Row], query: Mapping[str, str]) -> list[sqlite3.Row]:
     """``limit`` (default 100; 0 = all) and ``offset`` paging."""
-    limit = query_int(query, "limit", DEFAULT_LIMIT, invalid)
-    offset = query_int(query, "offset", 0, invalid)
+    offset, limit = page_bounds(query, DEFAULT_LIMIT, invalid, min_limit=0)
     return rows[offset : offset + limit] if limit else rows[offset:]
 
 
