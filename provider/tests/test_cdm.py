@@ -264,12 +264,6 @@ TEMPORARY = {"name": "temporary", "flavor_id": "cdm.small", **NETWORK}
     ("build", "error", "complaint"),
     [
         pytest.param(
-            lambda: CDMStartJobOperator(task_id="t", cluster_id="c", job_name="j", deferrable="false"),
-            TypeError,
-            "deferrable must be True or False, not str 'false'",
-            id="start deferrable",
-        ),
-        pytest.param(
             lambda: CDMStartJobOperator(task_id="t", cluster_id="c", job_name="j", poll_interval=0),
             ValueError,
             "poll_interval must be positive, not 0",
