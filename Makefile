@@ -51,12 +51,14 @@ typecheck: env
 	$(RUN) mypy
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist): most tests wait on an emulator, Airflow or Spark
-# process, so two workers keep two cores busy. Each worker has its own session emulator.
+# process, so two workers keep two cores busy. Each worker has its own session emulator; a worker that runs
+# out of tests takes some of the other's (worksteal), so neither waits idle at the end.
 TEST_WORKERS ?= 2
+XDIST = -n $(TEST_WORKERS) --dist worksteal
 
 test: lint typecheck system-packages
-	$(RUN) pytest -n $(TEST_WORKERS)
-	$(MAKE) --no-print-directory test-compat ARGS="$(COMPAT_QUICK)"
+	$(RUN) pytest $(XDIST)
+	$(MAKE) --no-print-directory test-compat
 
 # The provider's tests on the oldest Airflow it supports (3.0.x), in compat/airflow-3.0's environment (its
 # own lock), from here so that pyproject.toml's pytest settings apply; `make test` runs them after the
@@ -69,15 +71,9 @@ COMPAT := compat/airflow-3.0
 COMPAT_DESELECT := \
 	--deselect "provider/tests/test_bad_input.py::test_bad_obs_urls_are_refused_by_object_storage_paths[no bucket]" \
 	--deselect provider/tests/test_remote_logging.py::test_airflow_finds_the_handler_by_the_obs_scheme
-# `make test` leaves out, on 3.0, the end-to-end DAG runs of the files below (about 10 of the 12-17 minutes
-# the whole 3.0 suite takes on 2 cores) to keep within its time budget; it keeps the ones where 3.0
-# differs (CSMS, SMN alerts, the OBS examples, object storage, remote logging). `make test-compat` runs all.
-COMPAT_QUICK := $(addprefix --ignore=provider/tests/,test_cdm_dag.py test_dataarts_dag.py test_dli_dags.py \
-	test_dws_dag.py test_functiongraph_dag.py test_modelarts_dag.py test_mrs_dag.py test_transfers_dag.py \
-	test_lineage.py test_links.py test_obs_asset_schedule.py test_reliability.py test_default_deferrable.py)
 test-compat: system-packages | $(UV)
 	cd $(COMPAT) && $(UV) sync --locked
-	$(COMPAT)/.venv/bin/pytest provider/tests -n $(TEST_WORKERS) $(COMPAT_DESELECT) $(ARGS)
+	$(COMPAT)/.venv/bin/pytest provider/tests $(XDIST) $(COMPAT_DESELECT) $(ARGS)
 
 # The tests without lint and type checks, e.g. `make test-fast ARGS="-k obs -x"`.
 test-fast: env system-packages
