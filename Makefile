@@ -46,6 +46,7 @@ system-packages:
 
 lint: env
 	$(RUN) ruff check .
+	$(RUN) ruff format --check .
 
 typecheck: env
 	$(RUN) mypy

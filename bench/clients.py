@@ -42,8 +42,11 @@ def s3_client(spec: Mapping[str, str], pool: int = 10) -> Any:
 def ensure_bucket(client: Any, spec: Mapping[str, str], bucket: str = BUCKET) -> None:
     from botocore.exceptions import ClientError
 
-    extra = {} if spec["region"] == "us-east-1" else {
-        "CreateBucketConfiguration": {"LocationConstraint": spec["region"]}}
+    extra = (
+        {}
+        if spec["region"] == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": spec["region"]}}
+    )
     try:
         client.create_bucket(Bucket=bucket, **extra)
     except ClientError as error:
@@ -52,12 +55,15 @@ def ensure_bucket(client: Any, spec: Mapping[str, str], bucket: str = BUCKET) ->
             raise
 
 
-def presign(client: Any, method: str, keys: Iterable[str], bucket: str = BUCKET, expires: int = 6 * 3600
-            ) -> list[str]:
+def presign(
+    client: Any, method: str, keys: Iterable[str], bucket: str = BUCKET, expires: int = 6 * 3600
+) -> list[str]:
     """Presigned URLs (SigV4 query string, unsigned payload), made by botocore without a request each."""
     operation = {"GET": "get_object", "PUT": "put_object", "HEAD": "head_object"}[method]
-    return [client.generate_presigned_url(operation, Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
-            for key in keys]
+    return [
+        client.generate_presigned_url(operation, Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires)
+        for key in keys
+    ]
 
 
 def connection_env(spec: Mapping[str, str]) -> dict[str, str]:

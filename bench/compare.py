@@ -38,8 +38,9 @@ def compare(old: dict[str, Any], new: dict[str, Any], tolerance: float) -> tuple
         compared += 1
         ok = abs(change) <= tolerance
         agreeing += ok
-        lines.append(f"{row['id']:<36} {a:>10.3g} {b:>10.3g} {change:>+8.0%}  {'ok' if ok else 'DIFFERS'}  "
-                     f"({what})")
+        lines.append(
+            f"{row['id']:<36} {a:>10.3g} {b:>10.3g} {change:>+8.0%}  {'ok' if ok else 'DIFFERS'}  ({what})"
+        )
     return lines, agreeing, compared
 
 
@@ -53,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     lines, agreeing, compared = compare(old, new, args.tolerance)
     print(f"{'row':<36} {'old':>10} {'new':>10} {'change':>8}")
     print("\n".join(lines))
-    print(f"\n{agreeing} of {compared} figures agree within {args.tolerance:.0%} "
-          f"(runs of {old.get('started')} and {new.get('started')}).")
+    print(
+        f"\n{agreeing} of {compared} figures agree within {args.tolerance:.0%} "
+        f"(runs of {old.get('started')} and {new.get('started')})."
+    )
     return 0
 
 

@@ -50,10 +50,23 @@ class Settings:
 
     @classmethod
     def quick_mode(cls, **overrides: Any) -> Settings:
-        values: dict[str, Any] = dict(quick=True, size=32 * MiB, list_keys=2_000, small_count=400, clients=8,
-                                      ranged_gets=4, moto_ranged_gets=4, range_size=4 * MiB, triggers=50,
-                                      poke_interval=1.0, import_runs=1, repeats=1, short_repeats=1,
-                                      small_rounds=2, worker_timeout=240.0)
+        values: dict[str, Any] = dict(
+            quick=True,
+            size=32 * MiB,
+            list_keys=2_000,
+            small_count=400,
+            clients=8,
+            ranged_gets=4,
+            moto_ranged_gets=4,
+            range_size=4 * MiB,
+            triggers=50,
+            poke_interval=1.0,
+            import_runs=1,
+            repeats=1,
+            short_repeats=1,
+            small_rounds=2,
+            worker_timeout=240.0,
+        )
         values.update(overrides)
         return cls(**values)
 
@@ -152,11 +165,22 @@ class Bench:
         """Run ``bench.worker`` with this spec in a fresh interpreter; its JSON result."""
         document = json.dumps({"workload": workload, **spec}, default=str)
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-        child_env.update({"AIRFLOW_HOME": str(self.workdir / "airflow-home"),
-                          "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PYTHONPATH": str(ROOT)})
+        child_env.update(
+            {
+                "AIRFLOW_HOME": str(self.workdir / "airflow-home"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
         child_env.update(env or {})
-        result = subprocess.run([sys.executable, "-m", "bench.worker", document], capture_output=True,
-                                text=True, env=child_env, cwd=ROOT, timeout=self.settings.worker_timeout)
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.worker", document],
+            capture_output=True,
+            text=True,
+            env=child_env,
+            cwd=ROOT,
+            timeout=self.settings.worker_timeout,
+        )
         lines = result.stdout.strip().splitlines()
         if result.returncode != 0 or not lines:
             tail = result.stderr.strip().splitlines()[-6:]
@@ -175,8 +199,9 @@ class Bench:
             raise value
         return value
 
-    def interleaved(self, key: Any, steps: dict[str, Callable[[], Sample]], rounds: int,
-                    once: Collection[str] = ()) -> dict[str, Any]:
+    def interleaved(
+        self, key: Any, steps: dict[str, Callable[[], Sample]], rounds: int, once: Collection[str] = ()
+    ) -> dict[str, Any]:
         """Each step once per round, taking turns, so that a burst of load elsewhere on the machine hits
         all of them alike; measured once per run. The steps named in ``once`` (minutes long) run in the
         middle round only, so that the others' repeats bracket them. A step that fails is not run again:

@@ -32,8 +32,16 @@ def have(tool: str) -> bool:
 def http_transfer(bench: Bench, url: str, method: str = "GET", upload: Path | None = None) -> dict[str, Any]:
     """One large GET (body dropped) or PUT (from ``upload``): MiB/s as the client saw it."""
     if have("curl") and not bench.settings.python_drivers:
-        command = ["curl", "-sS", "-o", "/dev/null", "-H", "Expect:", "-w",
-                   "%{http_code} %{size_download} %{size_upload} %{time_total}"]
+        command = [
+            "curl",
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-H",
+            "Expect:",
+            "-w",
+            "%{http_code} %{size_download} %{size_upload} %{time_total}",
+        ]
         if upload is not None:
             command += ["-T", str(upload)]
         result = subprocess.run([*command, url], capture_output=True, text=True, timeout=1800)
@@ -57,8 +65,9 @@ _WRK_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+)
 _UNIT = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 
 
-def load(bench: Bench, urls: Sequence[str], method: str, body_bytes: int, total: int, connections: int,
-         label: str) -> dict[str, Any]:
+def load(
+    bench: Bench, urls: Sequence[str], method: str, body_bytes: int, total: int, connections: int, label: str
+) -> dict[str, Any]:
     """``total`` requests over ``connections`` keep-alive connections, cycling through ``urls``."""
     paths_file = bench.workdir / f"urls-{label}.txt"
     base = urls[0].split("/", 3)
@@ -67,12 +76,29 @@ def load(bench: Bench, urls: Sequence[str], method: str, body_bytes: int, total:
         paths_file.write_text("\n".join("/" + url.split("/", 3)[3] for url in urls) + "\n")
         threads = max(1, min(2, connections))
         done_dir = Path(tempfile.mkdtemp(prefix="wrk-done-", dir=bench.workdir))
-        env = dict(os.environ, WRK_PATHS=str(paths_file), WRK_METHOD=method, WRK_BODY_BYTES=str(body_bytes),
-                   WRK_THREADS=str(threads), WRK_TOTAL=str(total), WRK_DONE_DIR=str(done_dir))
-        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{WRK_MAX_SECONDS}s", "--timeout", "30s",
-                   "-s", str(WRK_SCRIPT), base_url]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   env=env)
+        env = dict(
+            os.environ,
+            WRK_PATHS=str(paths_file),
+            WRK_METHOD=method,
+            WRK_BODY_BYTES=str(body_bytes),
+            WRK_THREADS=str(threads),
+            WRK_TOTAL=str(total),
+            WRK_DONE_DIR=str(done_dir),
+        )
+        command = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{WRK_MAX_SECONDS}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(WRK_SCRIPT),
+            base_url,
+        ]
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
         # wrk runs for its whole -d whatever its threads do: interrupt it once every thread is done, and
         # it reports over the time it really ran.
         while process.poll() is None and len(os.listdir(done_dir)) < threads:
@@ -88,14 +114,26 @@ def load(bench: Bench, urls: Sequence[str], method: str, body_bytes: int, total:
         seconds = float(match.group(2)) * _UNIT[match.group(3)]
         non_2xx = int(m.group(1)) if (m := _WRK_NON_2XX.search(out)) else 0
         socket_errors = sum(map(int, m.groups())) if (m := _WRK_SOCKET.search(out)) else 0
-        outcome = {"requests": requests, "seconds": seconds, "rps": requests / seconds,
-                   "non_2xx": non_2xx + socket_errors, "driver": "wrk"}
+        outcome = {
+            "requests": requests,
+            "seconds": seconds,
+            "rps": requests / seconds,
+            "non_2xx": non_2xx + socket_errors,
+            "driver": "wrk",
+        }
     else:
         paths_file.write_text("\n".join(urls) + "\n")
-        outcome = bench.worker("raw_load", urls_file=str(paths_file), method=method, body_bytes=body_bytes,
-                               total=total, connections=connections)
+        outcome = bench.worker(
+            "raw_load",
+            urls_file=str(paths_file),
+            method=method,
+            body_bytes=body_bytes,
+            total=total,
+            connections=connections,
+        )
         outcome["driver"] = "python sockets"
     if outcome["non_2xx"]:
-        raise RuntimeError(f"{outcome['non_2xx']} of {outcome['requests']} {method}s failed "
-                           f"(driver {outcome['driver']})")
+        raise RuntimeError(
+            f"{outcome['non_2xx']} of {outcome['requests']} {method}s failed (driver {outcome['driver']})"
+        )
     return outcome

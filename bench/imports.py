@@ -26,8 +26,10 @@ PROVIDER_SRC = ROOT / "provider" / "src" / "airflow_huaweicloud"
 OPERATOR_PACKAGES = ("operators", "sensors", "transfers")
 AMAZON_MODULES = ["airflow.providers.amazon.aws.operators.s3", "airflow.providers.amazon.aws.sensors.s3"]
 HUAWEI_VERSION = "1.7.0"
-HUAWEI_MODULES = ["airflow.providers.huawei.cloud.operators.huawei_obs",
-                  "airflow.providers.huawei.cloud.sensors.huawei_obs_key"]
+HUAWEI_MODULES = [
+    "airflow.providers.huawei.cloud.operators.huawei_obs",
+    "airflow.providers.huawei.cloud.sensors.huawei_obs_key",
+]
 
 # Runs in the fresh interpreter: times `import airflow.sdk`, then the modules named on the command line.
 _MEASURE = """
@@ -60,12 +62,24 @@ def rows(bench: Bench) -> list[Row]:
     runs = bench.settings.import_runs
     label = f"median of {runs} run{'s' if runs > 1 else ''}"
     rows = {
-        "ours": Row("imports.ours", GROUP, f"airflow.sdk + operator modules ({label})", "this provider", "ms",
-                    target=Target("ratio", "<=", 1.08)),
-        "amazon": Row("imports.amazon", GROUP, f"airflow.sdk + S3 operator, sensor ({label})", "amazon",
-                      "ms"),
-        "huawei": Row("imports.huawei", GROUP, f"airflow.sdk + OBS operator, sensor ({label})",
-                      f"huawei {HUAWEI_VERSION}", "ms"),
+        "ours": Row(
+            "imports.ours",
+            GROUP,
+            f"airflow.sdk + operator modules ({label})",
+            "this provider",
+            "ms",
+            target=Target("ratio", "<=", 1.08),
+        ),
+        "amazon": Row(
+            "imports.amazon", GROUP, f"airflow.sdk + S3 operator, sensor ({label})", "amazon", "ms"
+        ),
+        "huawei": Row(
+            "imports.huawei",
+            GROUP,
+            f"airflow.sdk + OBS operator, sensor ({label})",
+            f"huawei {HUAWEI_VERSION}",
+            "ms",
+        ),
     }
     if not ours:
         not_measured(rows["ours"], f"no operator modules under {PROVIDER_SRC.relative_to(ROOT)}")
@@ -108,8 +122,14 @@ def _fill(row: Row, timings: list[tuple[float, float]], modules: list[str]) -> N
 
 def _measure(extra_path: str, modules: list[str]) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTHON"))}
-    result = subprocess.run([sys.executable, "-c", _MEASURE, extra_path, *modules], capture_output=True,
-                            text=True, env=env, cwd=ROOT, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, extra_path, *modules],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["?"])[-1]
         raise RuntimeError(f"import failed: {last[:300]}")
@@ -134,9 +154,19 @@ def _huawei_site_packages(bench: Bench) -> Path:
     shutil.rmtree(venv, ignore_errors=True)
     uv = _uv()
     env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
-    for command in ([uv, "venv", "--quiet", "--python", sys.executable, str(venv)],
-                    [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "--no-deps",
-                     f"apache-airflow-providers-huawei=={HUAWEI_VERSION}"]):
+    for command in (
+        [uv, "venv", "--quiet", "--python", sys.executable, str(venv)],
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            "--no-deps",
+            f"apache-airflow-providers-huawei=={HUAWEI_VERSION}",
+        ],
+    ):
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
         if result.returncode != 0:
             raise RuntimeError(result.stderr.strip()[-300:])

@@ -43,11 +43,21 @@ def _with_rate(result: dict[str, Any]) -> dict[str, Any]:
 
 def _boto3_once(bench: Bench, server_name: str, direction: str) -> dict[str, Any]:
     if direction == "upload":
-        return _with_rate(bench.on_server(server_name, lambda server: bench.worker(
-            "boto3_upload", server=server_spec(server), file=str(bench.source()), key=BOTO3_KEY)))
+        return _with_rate(
+            bench.on_server(
+                server_name,
+                lambda server: bench.worker(
+                    "boto3_upload", server=server_spec(server), file=str(bench.source()), key=BOTO3_KEY
+                ),
+            )
+        )
     target = _download_target(bench, f"boto3-{server_name}")
-    result = bench.on_server(server_name, lambda server: bench.worker(
-        "boto3_download", server=server_spec(server), file=str(target), key=BOTO3_KEY))
+    result = bench.on_server(
+        server_name,
+        lambda server: bench.worker(
+            "boto3_download", server=server_spec(server), file=str(target), key=BOTO3_KEY
+        ),
+    )
     _check_and_drop(target, bench.settings.size)
     return _with_rate(result)
 
@@ -56,8 +66,14 @@ def _obshook_once(bench: Bench) -> dict[str, Any]:
     """OBSHook uploads, then downloads, in one worker (Airflow imported once)."""
     server = bench.server("emulator")
     env = connection_env(server_spec(server))
-    return bench.worker("obshook_transfer", env=env, server_pid=server.pid, file=str(bench.source()),
-                        key=OBSHOOK_KEY, download_to=str(_download_target(bench, "obshook")))
+    return bench.worker(
+        "obshook_transfer",
+        env=env,
+        server_pid=server.pid,
+        file=str(bench.source()),
+        key=OBSHOOK_KEY,
+        download_to=str(_download_target(bench, "obshook")),
+    )
 
 
 # Every boto3 transfer is repeated, interleaved with the others, and the repeats are pooled; moto's
@@ -131,9 +147,16 @@ def ranged_gets(bench: Bench, server_name: str) -> dict[str, Any]:
         else:
             boto3_transfer(bench, name, "upload")
             url = presign(s3_client(server_spec(bench.server(name))), "GET", [BOTO3_KEY])[0]
-        result = bench.on_server(name, lambda _server: bench.worker(
-            "ranged_gets", url=url, size=settings.size, length=min(settings.range_size, settings.size),
-            count=settings.moto_ranged_gets if name == "moto" else settings.ranged_gets))
+        result = bench.on_server(
+            name,
+            lambda _server: bench.worker(
+                "ranged_gets",
+                url=url,
+                size=settings.size,
+                length=min(settings.range_size, settings.size),
+                count=settings.moto_ranged_gets if name == "moto" else settings.ranged_gets,
+            ),
+        )
         if result["statuses"] != [206]:
             raise RuntimeError(f"ranged GETs answered {result['statuses']}, not 206")
         return _with_rate(result)

@@ -25,10 +25,22 @@ CONSTANT_MEMORY_MIB = 64
 
 def rows(bench: Bench) -> list[Row]:
     count = bench.settings.list_keys
-    speed = Row("listing.obshook", GROUP, f"list {count:,} keys", "OBSHook", "keys/s",
-                target=Target("ratio", ">=", 1.0, source="suite"))
-    memory = Row("listing.obshook_memory", GROUP, f"list {count:,} keys: client RSS growth", "OBSHook", "MiB",
-                 target=Target("value", "<=", CONSTANT_MEMORY_MIB, source="suite"))
+    speed = Row(
+        "listing.obshook",
+        GROUP,
+        f"list {count:,} keys",
+        "OBSHook",
+        "keys/s",
+        target=Target("ratio", ">=", 1.0, source="suite"),
+    )
+    memory = Row(
+        "listing.obshook_memory",
+        GROUP,
+        f"list {count:,} keys: client RSS growth",
+        "OBSHook",
+        "MiB",
+        target=Target("value", "<=", CONSTANT_MEMORY_MIB, source="suite"),
+    )
     return [attempt(speed, lambda row: _speed(bench, row)), attempt(memory, lambda row: _memory(bench, row))]
 
 
@@ -46,14 +58,19 @@ def _lists(bench: Bench) -> dict[str, Any]:
                 raise RuntimeError(f"{who} listed {result['keys']} keys, not {expected}")
             return {**result, "keys_s": result["keys"] / result["seconds"]}
 
-        steps = {"ours": lambda: listed("obshook_list", "OBSHook", env=connection_env(spec)),
-                 "theirs": lambda: listed("boto3_list", "boto3", server=spec)}
+        steps = {
+            "ours": lambda: listed("obshook_list", "OBSHook", env=connection_env(spec)),
+            "theirs": lambda: listed("boto3_list", "boto3", server=spec),
+        }
         try:
             taken = bench.interleaved("listing-samples", steps, bench.settings.repeats)
         finally:
             server.stop()
-        return {"ours": pooled(samples(taken, "ours"), "keys_s"),
-                "theirs": pooled(samples(taken, "theirs"), "keys_s"), "seeding": server_seeding(bench)}
+        return {
+            "ours": pooled(samples(taken, "ours"), "keys_s"),
+            "theirs": pooled(samples(taken, "theirs"), "keys_s"),
+            "seeding": server_seeding(bench),
+        }
 
     return bench.measure("listing", measure)
 
@@ -63,8 +80,7 @@ def _speed(bench: Bench, row: Row) -> None:
     ours, theirs = lists["ours"], lists["theirs"]
     row.value = ours["keys_s"]
     row.peer, row.peer_value = "boto3", theirs["keys_s"]
-    row.note = (f"repeats of keys/s OBSHook {ours['samples']}, boto3 {theirs['samples']}; "
-                f"{lists['seeding']}")
+    row.note = f"repeats of keys/s OBSHook {ours['samples']}, boto3 {theirs['samples']}; {lists['seeding']}"
 
 
 def _memory(bench: Bench, row: Row) -> None:
@@ -134,5 +150,6 @@ def _seed(bench: Bench, server: peers.Server, count: int) -> None:
     outcome = drivers.load(bench, urls, "PUT", 0, count, 16, label="listing-seed")
     ensure_bucket(client, spec, META_BUCKET)
     client.put_object(Bucket=META_BUCKET, Key=f"seeded-{count}", Body=b"")
-    bench.memo["listing-seeding"] = (f"seeded through the API in this run: {outcome['rps']:.0f} empty PUTs/s "
-                                     f"({outcome['driver']})")
+    bench.memo["listing-seeding"] = (
+        f"seeded through the API in this run: {outcome['rps']:.0f} empty PUTs/s ({outcome['driver']})"
+    )

@@ -50,15 +50,20 @@ class NullS3:
             upload = f"null{next(self.ids)}"
             self.uploads[upload] = (path, 0)
             bucket, _, key = path.lstrip("/").partition("/")
-            body = (f'<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>{bucket}'
-                    f"</Bucket><Key>{key}</Key><UploadId>{upload}</UploadId>"
-                    "</InitiateMultipartUploadResult>").encode()
+            body = (
+                f'<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>{bucket}'
+                f"</Bucket><Key>{key}</Key><UploadId>{upload}</UploadId>"
+                "</InitiateMultipartUploadResult>"
+            ).encode()
             await _reply(send, 200, body, [(b"content-type", b"application/xml")])
         elif method == "POST" and "uploadId=" in query:
             key, size = self.uploads.pop(_param(query, "uploadId"), (path, 0))
             self.sizes[key] = size
-            body = (b'<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><ETag>'
-                    + ETAG + b"</ETag></CompleteMultipartUploadResult>")
+            body = (
+                b'<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><ETag>'
+                + ETAG
+                + b"</ETag></CompleteMultipartUploadResult>"
+            )
             await _reply(send, 200, body, [(b"content-type", b"application/xml")])
         elif method in ("GET", "HEAD"):
             await self._get(scope, path, send, head=method == "HEAD")
@@ -71,8 +76,12 @@ class NullS3:
     async def _get(self, scope: dict[str, Any], path: str, send: Any, *, head: bool) -> None:
         size = self.sizes.get(path, 0)
         start, length, status = 0, size, 200
-        headers = [(b"etag", ETAG), (b"last-modified", b"Mon, 01 Jan 2024 00:00:00 GMT"),
-                   (b"accept-ranges", b"bytes"), (b"content-type", b"binary/octet-stream")]
+        headers = [
+            (b"etag", ETAG),
+            (b"last-modified", b"Mon, 01 Jan 2024 00:00:00 GMT"),
+            (b"accept-ranges", b"bytes"),
+            (b"content-type", b"binary/octet-stream"),
+        ]
         for name, value in scope["headers"]:
             match = _RANGE.fullmatch(value.decode()) if name == b"range" else None
             if match and size:
@@ -98,10 +107,16 @@ def _param(query: str, name: str) -> str:
     return ""
 
 
-async def _reply(send: Any, status: int, body: bytes,
-                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*(headers or []), (b"content-length", str(len(body)).encode())]})
+async def _reply(
+    send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*(headers or []), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -111,8 +126,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    config = uvicorn.Config(NullS3(), host="127.0.0.1", port=args.port, loop="uvloop", http="httptools",
-                            lifespan="off", log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        NullS3(),
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+    )
     server = uvicorn.Server(config)
     original = server.startup
 

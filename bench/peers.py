@@ -128,12 +128,14 @@ class Server:
                 self._process.wait()
 
 
-def _spawn(command: list[str], log_path: Path, ready_line: str | None, url: str, timeout: float = 60.0
-           ) -> subprocess.Popen[bytes]:
+def _spawn(
+    command: list[str], log_path: Path, ready_line: str | None, url: str, timeout: float = 60.0
+) -> subprocess.Popen[bytes]:
     """Start ``command``; wait for ``ready_line`` on its stdout, or for ``url`` to answer at all."""
     log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with this process
-    process = subprocess.Popen(command, stdout=subprocess.PIPE if ready_line else log, stderr=log,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE if ready_line else log, stderr=log, start_new_session=True
+    )
     deadline = time.monotonic() + timeout
     if ready_line:
         assert process.stdout is not None
@@ -165,9 +167,16 @@ def start_emulator(workdir: Path, data_dir: Path | None = None) -> Server:
     from huaweicloud_emulator.process import EmulatorProcess
 
     process = EmulatorProcess(data_dir or workdir / "emulator-data").start()
-    return Server("emulator", process.base_url, process.pid, region="cn-north-4",
-                  access_key=process.access_key, secret_key=process.secret_key, log_path=process.log_path,
-                  _stop=process.stop)
+    return Server(
+        "emulator",
+        process.base_url,
+        process.pid,
+        region="cn-north-4",
+        access_key=process.access_key,
+        secret_key=process.secret_key,
+        log_path=process.log_path,
+        _stop=process.stop,
+    )
 
 
 def start_moto(workdir: Path) -> Server:
@@ -190,8 +199,17 @@ def start_null_server(workdir: Path) -> Server:
 def start_loopback_server(workdir: Path, source: Path) -> Server:
     port = free_port()
     log = workdir / "loopback-server.log"
-    command = [sys.executable, "-m", "bench.loopback_server", "--port", str(port), "--file", str(source),
-               "--upload-to", str(workdir / "loopback-upload")]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.loopback_server",
+        "--port",
+        str(port),
+        "--file",
+        str(source),
+        "--upload-to",
+        str(workdir / "loopback-upload"),
+    ]
     process = _spawn(command, log, "ready", "")
     return Server("loopback", f"http://127.0.0.1:{port}", process.pid, log_path=log, _process=process)
 

@@ -61,8 +61,9 @@ class Connection:
     def close(self) -> None:
         self.sock.close()
 
-    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                upload: str | None = None) -> tuple[int, int]:
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, upload: str | None = None
+    ) -> tuple[int, int]:
         headers = dict(headers or {})
         size = os.path.getsize(upload) if upload else 0
         if upload or method in ("PUT", "POST"):
@@ -96,8 +97,9 @@ class Connection:
         return status, length
 
 
-def transfer(url: str, method: str = "GET", headers: dict[str, str] | None = None,
-             upload: str | None = None) -> dict[str, float]:
+def transfer(
+    url: str, method: str = "GET", headers: dict[str, str] | None = None, upload: str | None = None
+) -> dict[str, float]:
     """One request on a fresh connection, as curl would send it; seconds and bytes moved."""
     host, port, path = split_url(url)
     started = time.perf_counter()
@@ -111,8 +113,9 @@ def transfer(url: str, method: str = "GET", headers: dict[str, str] | None = Non
     return {"status": status, "bytes": moved, "seconds": seconds}
 
 
-async def _load(host: str, port: int, requests: Sequence[bytes], total: int, connections: int
-                ) -> tuple[int, int, float]:
+async def _load(
+    host: str, port: int, requests: Sequence[bytes], total: int, connections: int
+) -> tuple[int, int, float]:
     """Send ``total`` prepared requests over ``connections`` keep-alive connections; (done, non-2xx, s)."""
     issued = 0
     done = 0

@@ -160,8 +160,16 @@ def _cells(row: Row) -> list[str]:
     peer = f"{row.peer} {_number(row.peer_value)}" if row.peer else ""
     ceiling = "" if row.ceiling is None else f"{_number(row.ceiling)} ({_ratio(row.ceiling_ratio)})"
     target = row.target.describe(row.unit) if row.target else ""
-    return [row.name, row.subject, figure, peer, _ratio(row.ratio) if row.peer else "", ceiling, target,
-            row.status]
+    return [
+        row.name,
+        row.subject,
+        figure,
+        peer,
+        _ratio(row.ratio) if row.peer else "",
+        ceiling,
+        target,
+        row.status,
+    ]
 
 
 def render(rows: Iterable[Row]) -> str:
@@ -179,8 +187,10 @@ def render(rows: Iterable[Row]) -> str:
         if row is not None and (row.error or row.na or row.note):
             detail = f"crashed: {row.error}" if row.error else f"n/a: {row.na}" if row.na else row.note
             out.append(f"{'':4}{detail}")
-    out.append("\n* a target this suite adds (the others are issue 6's). ceiling: the same client against a "
-               "do-nothing server in this run.")
+    out.append(
+        "\n* a target this suite adds (the others are issue 6's). ceiling: the same client against a "
+        "do-nothing server in this run."
+    )
     return "\n".join(out)
 
 
@@ -213,8 +223,13 @@ def machine() -> dict[str, object]:
 
 def _git_revision() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             timeout=5, cwd=Path(__file__).parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""

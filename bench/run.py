@@ -33,8 +33,19 @@ GROUPS: dict[str, Callable[[Bench], list[report.Row]]] = {
 _STOP_AFTER = {"server": ["moto", "loopback"], "small": ["moto", "null"]}
 
 _SIZE = re.compile(r"(?i)^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$")
-_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2,
-          "g": 1024**3, "gb": 1024**3, "gib": 1024**3}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "kib": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "mib": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "gib": 1024**3,
+}
 
 
 def parse_size(text: str) -> int:
@@ -57,8 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--triggers", type=int, help="OBSKeyTriggers in one loop (default 1000)")
     parser.add_argument("--import-runs", type=int, help="fresh interpreters per import variant (default 7)")
     parser.add_argument("--only", help=f"comma-separated groups: {','.join(GROUPS)}")
-    parser.add_argument("--python-drivers", action="store_true",
-                        help="drive servers with bench.rawhttp even where curl and wrk are installed")
+    parser.add_argument(
+        "--python-drivers",
+        action="store_true",
+        help="drive servers with bench.rawhttp even where curl and wrk are installed",
+    )
     parser.add_argument("--fresh-listing", action="store_true", help="seed the listing bucket again")
     parser.add_argument("--workdir", type=Path, help="scratch space (default: the system temp dir)")
     parser.add_argument("--json", type=Path, help="where to write the results (default bench/results/)")
@@ -67,8 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     overrides = {
-        "size": args.size, "list_keys": args.keys, "small_count": args.small_count, "clients": args.clients,
-        "triggers": args.triggers, "import_runs": args.import_runs, "workdir": args.workdir,
+        "size": args.size,
+        "list_keys": args.keys,
+        "small_count": args.small_count,
+        "clients": args.clients,
+        "triggers": args.triggers,
+        "import_runs": args.import_runs,
+        "workdir": args.workdir,
     }
     values = {k: v for k, v in overrides.items() if v is not None}
     values["python_drivers"] = args.python_drivers

@@ -22,18 +22,34 @@ def rows(bench: Bench) -> list[Row]:
     for direction in ("upload", "download"):
         for name in SERVERS:
             target = Target("ceiling", ">=", 0.8) if name == "emulator" else None
-            row = Row(f"server.{direction}.boto3.{name}", GROUP, f"{direction} {size}, boto3", name, "MiB/s",
-                      target=target)
+            row = Row(
+                f"server.{direction}.boto3.{name}",
+                GROUP,
+                f"{direction} {size}, boto3",
+                name,
+                "MiB/s",
+                target=target,
+            )
             out.append(attempt(row, lambda row, d=direction, n=name: _boto3(bench, row, d, n)))
-    curl_rows = [("PUT", f"PUT {size} (presigned, one request)", None),
-                 ("GET", f"GET {size} (presigned, multipart object)", Target("ratio", ">=", 0.5))]
+    curl_rows = [
+        ("PUT", f"PUT {size} (presigned, one request)", None),
+        ("GET", f"GET {size} (presigned, multipart object)", Target("ratio", ">=", 0.5)),
+    ]
     for method, label, target in curl_rows:
         for name in SERVERS:
-            row = Row(f"server.{method.lower()}.curl.{name}", GROUP, label, name, "MiB/s",
-                      target=target if name == "emulator" else None)
+            row = Row(
+                f"server.{method.lower()}.curl.{name}",
+                GROUP,
+                label,
+                name,
+                "MiB/s",
+                target=target if name == "emulator" else None,
+            )
             out.append(attempt(row, lambda row, m=method, n=name: _curl(bench, row, m, n)))
-    ranged = (f"ranged GETs of {_size_label(settings.range_size)} into it ({settings.ranged_gets} a repeat, "
-              f"moto {settings.moto_ranged_gets})")
+    ranged = (
+        f"ranged GETs of {_size_label(settings.range_size)} into it ({settings.ranged_gets} a repeat, "
+        f"moto {settings.moto_ranged_gets})"
+    )
     for name in SERVERS:
         row = Row(f"server.ranged.{name}", GROUP, ranged, name, "MiB/s")
         out.append(attempt(row, lambda row, n=name: _ranged(bench, row, n)))
@@ -49,9 +65,11 @@ def _boto3(bench: Bench, row: Row, direction: str, name: str) -> None:
     ceiling = large_objects.boto3_transfer(bench, "null", direction)
     result = large_objects.boto3_transfer(bench, name, direction)
     row.value, row.ceiling = result["mib_s"], ceiling["mib_s"]
-    row.note = (f"repeats of MiB/s {result['samples']}, ceiling {ceiling['samples']}; in "
-                f"{result['seconds']:.1f}s: client CPU {result['cpu_seconds']:.1f}s, server CPU "
-                f"{_seconds(result.get('server_cpu_seconds'))}")
+    row.note = (
+        f"repeats of MiB/s {result['samples']}, ceiling {ceiling['samples']}; in "
+        f"{result['seconds']:.1f}s: client CPU {result['cpu_seconds']:.1f}s, server CPU "
+        f"{_seconds(result.get('server_cpu_seconds'))}"
+    )
     if name == "emulator":
         moto = peer_or_none(lambda: large_objects.boto3_transfer(bench, "moto", direction))
         if moto:
@@ -74,8 +92,10 @@ def _ranged(bench: Bench, row: Row, name: str) -> None:
     result = large_objects.ranged_gets(bench, name)
     row.value, row.peer, row.peer_value = result["mib_s"], "loopback bound", bound["mib_s"]
     per_request = result["seconds"] / result["requests"] * 1000
-    row.note = (f"{per_request:.0f} ms per ranged GET; repeats of MiB/s {result['samples']}, bound "
-                f"{bound['samples']}; server peak RSS {result['server_peak_mib']:.0f} MiB")
+    row.note = (
+        f"{per_request:.0f} ms per ranged GET; repeats of MiB/s {result['samples']}, bound "
+        f"{bound['samples']}; server peak RSS {result['server_peak_mib']:.0f} MiB"
+    )
     if name == "emulator":
         moto = peer_or_none(lambda: large_objects.ranged_gets(bench, "moto"))
         if moto:
@@ -91,8 +111,11 @@ def _peaks(bench: Bench, name: str) -> dict[str, float]:
         "ranged GETs": lambda: large_objects.ranged_gets(bench, name),
         "curl PUT": lambda: large_objects.curl_transfer(bench, name, "PUT"),
     }
-    return {label: result["server_peak_mib"] for label, step in steps.items()
-            if (result := peer_or_none(step)) and result.get("server_peak_mib") is not None}
+    return {
+        label: result["server_peak_mib"]
+        for label, step in steps.items()
+        if (result := peer_or_none(step)) and result.get("server_peak_mib") is not None
+    }
 
 
 def _peak(bench: Bench, row: Row, name: str) -> None:
@@ -107,4 +130,3 @@ def _peak(bench: Bench, row: Row, name: str) -> None:
 
 def _seconds(value: float | None) -> str:
     return "?" if value is None else f"{value:.1f}s"
-

@@ -43,9 +43,17 @@ def rows(bench: Bench) -> list[Row]:
 
 def _boto3_once(bench: Bench, name: str, count: int, round_keys: str) -> dict[str, Any]:
     settings = bench.settings
-    result = bench.on_server(name, lambda server: bench.worker(
-        "boto3_small", server=server_spec(server), count=count, clients=settings.clients,
-        size=settings.small_size, prefix=f"small-boto3/{round_keys}"))
+    result = bench.on_server(
+        name,
+        lambda server: bench.worker(
+            "boto3_small",
+            server=server_spec(server),
+            count=count,
+            clients=settings.clients,
+            size=settings.small_size,
+            prefix=f"small-boto3/{round_keys}",
+        ),
+    )
     return {op: {**result[op], "server_peak_mib": result["server_peak_mib"]} for op in ("put", "get")}
 
 
@@ -57,8 +65,12 @@ def _wrk_once(bench: Bench, name: str, count: int, round_keys: str) -> dict[str,
     for op in ("put", "get"):  # the gets read what the puts wrote
         urls = presign(s3_client(server_spec(server)), op.upper(), keys)
         body_bytes = settings.small_size if op == "put" else 0
-        result[op] = bench.on_server(name, lambda _server, u=urls, o=op, b=body_bytes: drivers.load(
-            bench, u, o.upper(), b, count, settings.clients, label=f"{name}-{o}"))
+        result[op] = bench.on_server(
+            name,
+            lambda _server, u=urls, o=op, b=body_bytes: drivers.load(
+                bench, u, o.upper(), b, count, settings.clients, label=f"{name}-{o}"
+            ),
+        )
         if result[op].get("server_cpu_seconds") is not None:
             result[op]["server_cpu_ms"] = result[op]["server_cpu_seconds"] / result[op]["requests"] * 1000
     return result
@@ -101,4 +113,3 @@ def _fill(bench: Bench, row: Row, client: str, op: str, name: str) -> None:
         moto = peer_or_none(lambda: _op_result(bench, client, "moto", op))
         if moto:
             row.peer, row.peer_value = "moto", moto["rps"]
-

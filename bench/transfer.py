@@ -19,10 +19,23 @@ def rows(bench: Bench) -> list[Row]:
     size = _size_label(bench.settings.size)
     out: list[Row] = []
     for direction in ("upload", "download"):
-        speed = Row(f"transfer.{direction}.obshook", GROUP, f"{direction} {size}", "OBSHook", "MiB/s",
-                    target=Target("ratio", ">=", 1.0))
-        memory = Row(f"transfer.{direction}.obshook_memory", GROUP, f"{direction} {size}: client RSS growth",
-                     "OBSHook", "MiB", target=Target("value", "<=", CONSTANT_MEMORY_MIB))
+        speed = Row(
+            f"transfer.{direction}.obshook",
+            GROUP,
+            f"{direction} {size}",
+            "OBSHook",
+            "MiB/s",
+            target=Target("ratio", ">=", 1.0),
+        )
+        memory = Row(
+            f"transfer.{direction}.obshook_memory",
+            GROUP,
+            f"{direction} {size}: client RSS growth",
+            "OBSHook",
+            "MiB",
+            target=Target("value", "<=", CONSTANT_MEMORY_MIB),
+        )
+
         def fill_speed(row: Row, direction: str = direction) -> None:
             ours = large_objects.obshook_transfer(bench, direction)
             theirs = large_objects.boto3_transfer(bench, "emulator", direction)
@@ -32,17 +45,20 @@ def rows(bench: Bench) -> list[Row]:
                 f"repeats of MiB/s {ours['samples']} vs {theirs['samples']}; client CPU "
                 f"{ours['cpu_seconds']:.1f} vs {theirs['cpu_seconds']:.1f}s, emulator CPU {server_cpu[0]} vs "
                 f"{server_cpu[1]}s, emulator peak RSS {_mib(ours['server_peak_mib'])} vs "
-                f"{_mib(theirs['server_peak_mib'])} MiB")
+                f"{_mib(theirs['server_peak_mib'])} MiB"
+            )
 
         def fill_memory(row: Row, direction: str = direction) -> None:
             ours = large_objects.obshook_transfer(bench, direction)
             theirs = large_objects.boto3_transfer(bench, "emulator", direction)
             row.value = ours["rss_growth_mib"]  # the most of any repeat
             row.peer, row.peer_value = "boto3", theirs["rss_growth_mib"]
-            row.note = (f"peak RSS OBSHook {_mib(ours['rss_peak_mib'])} MiB (Airflow and SDK imported: "
-                        f"{_mib(ours['rss_base_mib'])} MiB before), boto3 {_mib(theirs['rss_peak_mib'])} MiB "
-                        f"({_mib(theirs['rss_base_mib'])} before); constant memory: growth <= "
-                        f"{CONSTANT_MEMORY_MIB} MiB")
+            row.note = (
+                f"peak RSS OBSHook {_mib(ours['rss_peak_mib'])} MiB (Airflow and SDK imported: "
+                f"{_mib(ours['rss_base_mib'])} MiB before), boto3 {_mib(theirs['rss_peak_mib'])} MiB "
+                f"({_mib(theirs['rss_base_mib'])} before); constant memory: growth <= "
+                f"{CONSTANT_MEMORY_MIB} MiB"
+            )
 
         out += [attempt(speed, fill_speed), attempt(memory, fill_memory)]
     return out

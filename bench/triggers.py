@@ -26,18 +26,33 @@ def rows(bench: Bench) -> list[Row]:
     settings = bench.settings
     n = settings.triggers
     label = f"{n:,} triggers, poke every {settings.poke_interval:g}s"
-    cores = Row("triggers.cores", GROUP, f"{label}: CPU cores used", "OBSKeyTrigger", "cores",
-                target=Target("value", "<", 1.0))
+    cores = Row(
+        "triggers.cores",
+        GROUP,
+        f"{label}: CPU cores used",
+        "OBSKeyTrigger",
+        "cores",
+        target=Target("value", "<", 1.0),
+    )
     cpu = Row("triggers.cpu_per_poll", GROUP, f"{label}: CPU per trigger per poll", "OBSKeyTrigger", "ms")
     memory = Row("triggers.memory_per_trigger", GROUP, f"{label}: memory per trigger", "OBSKeyTrigger", "KiB")
-    latency = Row("triggers.latency", GROUP, f"{label}: longest wait, key created -> event", "OBSKeyTrigger",
-                  "s", target=Target("value", "<=", 2 * settings.poke_interval + 1, source="suite"))
+    latency = Row(
+        "triggers.latency",
+        GROUP,
+        f"{label}: longest wait, key created -> event",
+        "OBSKeyTrigger",
+        "s",
+        target=Target("value", "<=", 2 * settings.poke_interval + 1, source="suite"),
+    )
+
     def fill_cores(row: Row) -> None:
         result = _run(bench)
         row.value = result["cpu_seconds"] / result["seconds"]
         row.peer, row.peer_value = "one core", 1.0
-        row.note = (f"{result['cpu_seconds']:.1f} CPU s over {result['seconds']:.1f}s; "
-                    f"{result['fired']} of {n} fired; keys appeared after {settings.poke_interval * 3:g}s")
+        row.note = (
+            f"{result['cpu_seconds']:.1f} CPU s over {result['seconds']:.1f}s; "
+            f"{result['fired']} of {n} fired; keys appeared after {settings.poke_interval * 3:g}s"
+        )
 
     def fill_cpu(row: Row) -> None:
         result = _run(bench)
@@ -45,8 +60,10 @@ def rows(bench: Bench) -> list[Row]:
         row.value = result["cpu_seconds"] / n / polls * 1000
         plain = result["plain_loop"]
         row.peer, row.peer_value = "plain poll loop", plain["cpu_seconds"] / plain["polls"] * 1000
-        row.note = (f"{result['cpu_seconds'] / n * 1000:.1f} ms per trigger over about {polls:.1f} polls "
-                    f"each; plain loop: {plain['polls']} polls in {plain['seconds']:.1f}s")
+        row.note = (
+            f"{result['cpu_seconds'] / n * 1000:.1f} ms per trigger over about {polls:.1f} polls "
+            f"each; plain loop: {plain['polls']} polls in {plain['seconds']:.1f}s"
+        )
 
     def fill_memory(row: Row) -> None:
         result = _run(bench)
@@ -56,8 +73,12 @@ def rows(bench: Bench) -> list[Row]:
     def fill_latency(row: Row) -> None:
         row.value = _run(bench)["longest_wait"]
 
-    return [attempt(cores, fill_cores), attempt(cpu, fill_cpu), attempt(memory, fill_memory),
-            attempt(latency, fill_latency)]
+    return [
+        attempt(cores, fill_cores),
+        attempt(cpu, fill_cpu),
+        attempt(memory, fill_memory),
+        attempt(latency, fill_latency),
+    ]
 
 
 def _run(bench: Bench) -> dict[str, Any]:
@@ -66,9 +87,16 @@ def _run(bench: Bench) -> dict[str, Any]:
     def run() -> dict[str, Any]:
         server = bench.server("emulator")
         spec = server_spec(server)
-        result = bench.worker("triggers", env=connection_env(spec), server=spec, count=settings.triggers,
-                              poke_interval=settings.poke_interval, delay=settings.poke_interval * 3,
-                              prefix="triggers", log_file=str(bench.workdir / "triggers.log"))
+        result = bench.worker(
+            "triggers",
+            env=connection_env(spec),
+            server=spec,
+            count=settings.triggers,
+            poke_interval=settings.poke_interval,
+            delay=settings.poke_interval * 3,
+            prefix="triggers",
+            log_file=str(bench.workdir / "triggers.log"),
+        )
         if result["fired"] != settings.triggers:
             raise RuntimeError(f"only {result['fired']} of {settings.triggers} triggers fired")
         return result

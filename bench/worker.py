@@ -55,8 +55,13 @@ class Meter:
         self.rss_peak = peak if peak is not None else lifetime_peak
 
     def result(self, **extra: Any) -> dict[str, Any]:
-        return {"seconds": self.seconds, "rss_base_mib": self.rss_base, "rss_peak_mib": self.rss_peak,
-                "cpu_seconds": self.cpu, **extra}
+        return {
+            "seconds": self.seconds,
+            "rss_base_mib": self.rss_base,
+            "rss_peak_mib": self.rss_peak,
+            "cpu_seconds": self.cpu,
+            **extra,
+        }
 
 
 # Large objects ---------------------------------------------------------------------------------------
@@ -262,15 +267,26 @@ def triggers(spec: dict[str, Any]) -> dict[str, Any]:
     async def main() -> None:
         # Deferred tasks reach a triggerer at any time, not all at once: the triggers start spread evenly
         # over one poke interval, so whenever the keys appear, some trigger has only just polled.
-        trigger_list = [OBSKeyTrigger(bucket_name=BUCKET, bucket_key=key, poke_interval=poke,
-                                      first_poll_delay=poke * i / count) for i, key in enumerate(keys)]
+        trigger_list = [
+            OBSKeyTrigger(
+                bucket_name=BUCKET, bucket_key=key, poke_interval=poke, first_poll_delay=poke * i / count
+            )
+            for i, key in enumerate(keys)
+        ]
         await asyncio.gather(*(wait(t) for t in trigger_list))
 
     creator = subprocess.Popen(
-        [sys.executable, "-m", "bench.worker",
-         json.dumps({"workload": "put_keys", "server": spec["server"], "keys": keys,
-                     "delay": spec["delay"]})],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "bench.worker",
+            json.dumps(
+                {"workload": "put_keys", "server": spec["server"], "keys": keys, "delay": spec["delay"]}
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     with Meter() as meter:
         asyncio.run(main())
     out, _ = creator.communicate(timeout=600)

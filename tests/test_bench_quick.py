@@ -21,16 +21,30 @@ ROOT = Path(__file__).resolve().parents[1]
 # Every row the table must have (the groups: transfer, server, small objects, listing, triggers,
 # import cost).
 EXPECTED_ROWS = [
-    "imports.ours", "imports.amazon", "imports.huawei",
-    "transfer.upload.obshook", "transfer.upload.obshook_memory",
-    "transfer.download.obshook", "transfer.download.obshook_memory",
-    *(f"server.{step}.{server}"
-      for step in ("upload.boto3", "download.boto3", "put.curl", "get.curl", "ranged", "peak_rss")
-      for server in ("emulator", "moto")),
-    *(f"small.{op}.{client}.{server}" for client in ("boto3", "wrk") for op in ("put", "get")
-      for server in ("emulator", "moto")),
-    "listing.obshook", "listing.obshook_memory",
-    "triggers.cores", "triggers.cpu_per_poll", "triggers.memory_per_trigger", "triggers.latency",
+    "imports.ours",
+    "imports.amazon",
+    "imports.huawei",
+    "transfer.upload.obshook",
+    "transfer.upload.obshook_memory",
+    "transfer.download.obshook",
+    "transfer.download.obshook_memory",
+    *(
+        f"server.{step}.{server}"
+        for step in ("upload.boto3", "download.boto3", "put.curl", "get.curl", "ranged", "peak_rss")
+        for server in ("emulator", "moto")
+    ),
+    *(
+        f"small.{op}.{client}.{server}"
+        for client in ("boto3", "wrk")
+        for op in ("put", "get")
+        for server in ("emulator", "moto")
+    ),
+    "listing.obshook",
+    "listing.obshook_memory",
+    "triggers.cores",
+    "triggers.cpu_per_poll",
+    "triggers.memory_per_trigger",
+    "triggers.latency",
 ]
 
 
@@ -40,7 +54,10 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     results = scratch / "quick.json"
     run = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--json", str(results), "--workdir", str(scratch)],
-        cwd=ROOT, capture_output=True, text=True, timeout=540,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
     )
     assert results.exists(), f"bench exited {run.returncode} with no table:\n{run.stderr[-3000:]}"
     return run, json.loads(results.read_text())

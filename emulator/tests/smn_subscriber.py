@@ -92,7 +92,8 @@ class Subscriber:
     def notifications(self, message_id: str | None = None) -> list[Received]:
         with self._changed:
             return [
-                r for r in self.received
+                r
+                for r in self.received
                 if r.type == "Notification" and (message_id is None or r.body.get("message_id") == message_id)
             ]
 

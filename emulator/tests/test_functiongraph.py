@@ -153,8 +153,15 @@ def test_create_show_list_delete(emulator: EmulatorProcess) -> None:
     client = fg_client(emulator)
     project = project_id(emulator)
     name = unique("lifecycle")
-    created = create(client, RETURNS, name, timeout=15, memory_size=256, description="doubles n",
-                     user_data=json.dumps({"COLOUR": "teal"}))
+    created = create(
+        client,
+        RETURNS,
+        name,
+        timeout=15,
+        memory_size=256,
+        description="doubles n",
+        user_data=json.dumps({"COLOUR": "teal"}),
+    )
     urn = f"urn:fss:{REGION}:{project}:function:default:{name}:latest"
     assert created.func_urn == urn
     assert (created.func_name, created.runtime, created.handler) == (name, "Python3.10", "index.handler")
@@ -207,8 +214,14 @@ def test_invalid_functions_are_refused_with_the_cloud_codes(emulator: EmulatorPr
             create(client, RETURNS, **fields)
         assert (refused.value.status_code, refused.value.error_code) == (400, code), fields
     body = CreateFunctionRequestBody(
-        func_name=unique("bad-code"), package="default", runtime="Python3.10", handler="index.handler",
-        timeout=3, memory_size=128, code_type="inline", func_code=FuncCode(file="%%% not base64"),
+        func_name=unique("bad-code"),
+        package="default",
+        runtime="Python3.10",
+        handler="index.handler",
+        timeout=3,
+        memory_size=128,
+        code_type="inline",
+        func_code=FuncCode(file="%%% not base64"),
     )
     with pytest.raises(ClientRequestException) as not_base64:
         client.create_function(CreateFunctionRequest(body=body))
@@ -230,12 +243,15 @@ def test_invalid_functions_are_refused_with_the_cloud_codes(emulator: EmulatorPr
 def test_zip_function_with_modules(emulator: EmulatorProcess) -> None:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as bundle:
-        bundle.writestr("app/main.py", "from app.helpers import shout\n\ndef run(event, context):\n"
-                                       "    return shout(event['word'])\n")
+        bundle.writestr(
+            "app/main.py",
+            "from app.helpers import shout\n\ndef run(event, context):\n    return shout(event['word'])\n",
+        )
         bundle.writestr("app/helpers.py", "def shout(word):\n    return word.upper() + '!'\n")
     client = fg_client(emulator)
-    created = create(client, archive.getvalue(), code_type="zip", handler="app.main.run",
-                     code_filename="app.zip")
+    created = create(
+        client, archive.getvalue(), code_type="zip", handler="app.main.run", code_filename="app.zip"
+    )
     assert created.code_type == "zip" and created.code_filename == "app.zip"
     answer = invoke(client, created.func_urn, {"word": "hello"})
     assert (answer.status, answer.result) == (200, "HELLO!")
@@ -260,8 +276,14 @@ def test_sync_invoke_returns_the_result_and_the_log(emulator: EmulatorProcess) -
     request_id = answer.request_id
     assert re.fullmatch(r"[0-9a-f-]{36}", request_id)
     assert answer.x_cff_request_id == request_id
-    assert result == {"double": 42, "request": request_id, "name": created.func_name, "colour": "teal",
-                      "env": "teal", "memory": 256}
+    assert result == {
+        "double": 42,
+        "request": request_id,
+        "name": created.func_name,
+        "colour": "teal",
+        "env": "teal",
+        "memory": 256,
+    }
     lines = answer.log.splitlines()
     assert re.fullmatch(rf"\S+Z Start invoke request '{request_id}', version: latest", lines[0])
     assert lines[1] == "got 21"
@@ -278,10 +300,10 @@ def test_sync_invoke_returns_the_result_and_the_log(emulator: EmulatorProcess) -
 
 def test_sync_invoke_headers_and_the_text_format(emulator: EmulatorProcess) -> None:
     client = fg_client(emulator)
-    urn = create(client, "def handler(event, context):\n    print('side note')\n    return 'plain ' + "
-                         "event['w']\n").func_urn
-    v0 = signed_request(emulator, "POST", invocation_path(urn), b'{"w": "text"}',
-                        {"X-Cff-Log-Type": "tail"})
+    urn = create(
+        client, "def handler(event, context):\n    print('side note')\n    return 'plain ' + event['w']\n"
+    ).func_urn
+    v0 = signed_request(emulator, "POST", invocation_path(urn), b'{"w": "text"}', {"X-Cff-Log-Type": "tail"})
     assert v0.status_code == 200
     assert v0.text == "plain text"  # v0, the default: the result itself
     assert v0.headers["X-Cff-Response-Version"] == "v0"
@@ -291,8 +313,13 @@ def test_sync_invoke_headers_and_the_text_format(emulator: EmulatorProcess) -> N
     assert summary["memorySize"] == 128 and summary["duration"] > 0
     assert int(v0.headers["X-CFF-Billing-Duration"]) >= summary["duration"]
 
-    no_log = signed_request(emulator, "POST", invocation_path(urn), b'{"w": "x"}',
-                            {"X-Cff-Log-Type": "null", "X-CFF-Request-Version": "v1"})
+    no_log = signed_request(
+        emulator,
+        "POST",
+        invocation_path(urn),
+        b'{"w": "x"}',
+        {"X-Cff-Log-Type": "null", "X-CFF-Request-Version": "v1"},
+    )
     assert no_log.json()["log"] == "" and no_log.json()["result"] == "plain x"
     assert "X-Cff-Function-Log" not in no_log.headers
 
@@ -314,8 +341,9 @@ def test_a_raising_function_answers_its_error_and_traceback(emulator: EmulatorPr
     assert (body["error_code"], body["error_msg"]) == ("4002", "ValueError: order A-7 has no quantity")
     lines = answer.log.splitlines()
     assert "checking A-7" in lines
-    assert any(line.endswith(f"{answer.request_id} ERROR ValueError: order A-7 has no quantity")
-               for line in lines)
+    assert any(
+        line.endswith(f"{answer.request_id} ERROR ValueError: order A-7 has no quantity") for line in lines
+    )
     assert "Finish invoke request" in lines[-1]
 
     raw = signed_request(emulator, "POST", invocation_path(urn), b'{"id": "B", "qty": 0}')
@@ -363,11 +391,14 @@ def test_memory_limit(emulator: EmulatorProcess) -> None:
 def test_invocations_run_off_the_event_loop(emulator: EmulatorProcess) -> None:
     """Two slow functions run side by side, and other requests are answered meanwhile."""
     client = fg_client(emulator)
-    urn = create(client, "import time\ndef handler(event, context):\n    time.sleep(1.5)\n    return 'done'\n"
-                 ).func_urn
+    urn = create(
+        client, "import time\ndef handler(event, context):\n    time.sleep(1.5)\n    return 'done'\n"
+    ).func_urn
     answers: list = []
-    threads = [threading.Thread(target=lambda: answers.append(invoke(fg_client(emulator), urn, {})))
-               for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: answers.append(invoke(fg_client(emulator), urn, {})))
+        for _ in range(2)
+    ]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -431,7 +462,9 @@ def test_cancel_an_async_invocation(emulator: EmulatorProcess) -> None:
     client.cancel_async_invocation(CancelAsyncInvocationRequest(function_urn=urn, body=body))
     [record] = async_records(client, urn, request_id=request_id)
     assert (record.status, record.error_code, record.error_message) == (
-        "FAIL", 4208, "function invocation canceled"
+        "FAIL",
+        4208,
+        "function invocation canceled",
     )
     with pytest.raises(ClientRequestException) as again:
         client.cancel_async_invocation(CancelAsyncInvocationRequest(function_urn=urn, body=body))

@@ -116,7 +116,12 @@ def verify_signature(document: dict[str, Any], secret_key: str) -> bool:
     fields = {
         "Notification": ("message", "message_id", "subject", "timestamp", "topic_urn", "type"),
         "SubscriptionConfirmation": (
-            "message", "message_id", "subscribe_url", "timestamp", "topic_urn", "type"
+            "message",
+            "message_id",
+            "subscribe_url",
+            "timestamp",
+            "topic_urn",
+            "type",
         ),
     }[document["type"]]
     text = "".join(f"{f}\n{document[f]}\n" for f in fields if document.get(f))
@@ -148,8 +153,10 @@ def test_topic_lifecycle(emulator: EmulatorProcess, client: SmnClient) -> None:
 
     body = UpdateTopicRequestBody(display_name="Orders (EU)")
     client.update_topic(UpdateTopicRequest(topic_urn=created.topic_urn, body=body))
-    assert client.list_topic_details(ListTopicDetailsRequest(topic_urn=created.topic_urn)).display_name == \
-        "Orders (EU)"
+    assert (
+        client.list_topic_details(ListTopicDetailsRequest(topic_urn=created.topic_urn)).display_name
+        == "Orders (EU)"
+    )
 
     client.delete_topic(DeleteTopicRequest(topic_urn=created.topic_urn))
     show = ListTopicDetailsRequest(topic_urn=created.topic_urn)
@@ -264,9 +271,11 @@ def test_sdk_confirm_subscription_with_the_token(emulator: EmulatorProcess, clie
     sub = subscribe(client, urn, "sms", "+8613800000000")
     [confirmation] = outbox(emulator, subscription_urn=sub)
     token = parse_qs(urlsplit(confirmation["payload"]["subscribe_url"]).query)["token"][0]
-    wrong = expect_error(lambda: client.confirm_subscription(
-        ConfirmSubscriptionRequest(topic_urn=urn, endpoint="+8613800000000", token="0" * 64)
-    ))
+    wrong = expect_error(
+        lambda: client.confirm_subscription(
+            ConfirmSubscriptionRequest(topic_urn=urn, endpoint="+8613800000000", token="0" * 64)
+        )
+    )
     assert (wrong.status_code, wrong.error_code) == (403, "SMN.0022")
     confirmed = client.confirm_subscription(
         ConfirmSubscriptionRequest(topic_urn=urn, endpoint="+8613800000000", token=token)
@@ -297,7 +306,10 @@ def test_http_subscription_confirmation_and_notification(
         assert got.headers["content-type"].startswith("application/json")
         body = got.body
         assert (body["message"], body["subject"], body["message_id"], body["topic_urn"]) == (
-            "job finished", "ETL", message_id, urn
+            "job finished",
+            "ETL",
+            message_id,
+            urn,
         )
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["timestamp"])
         assert body["signing_cert_url"].startswith(emulator.base_url)
@@ -354,8 +366,13 @@ def test_publish_message_structure_per_protocol(emulator: EmulatorProcess, clien
         subscribe(client, urn, "http", endpoint.url)
         endpoint.wait_for(lambda r: r.type == "SubscriptionConfirmation")
         structure = {"default": "plain fallback", "http": "for machines", "sms": "short"}
-        message_id = publish(client, urn, message_structure=json.dumps(structure), subject="S",
-                             message="ignored: structure wins")
+        message_id = publish(
+            client,
+            urn,
+            message_structure=json.dumps(structure),
+            subject="S",
+            message="ignored: structure wins",
+        )
         [got] = endpoint.wait_for(lambda r: r.type == "Notification")
         assert got.body["message"] == "for machines"
         by_protocol = {e["protocol"]: e["message"] for e in outbox(emulator, message_id=message_id)}
@@ -379,7 +396,8 @@ def test_message_templates_crud_and_publish(emulator: EmulatorProcess, client: S
     listed = client.list_message_templates(ListMessageTemplatesRequest(message_template_name=name))
     assert listed.message_template_count == 2
     assert {t.protocol: t.message_template_id for t in listed.message_templates} == {
-        "default": default_id, "email": email_id
+        "default": default_id,
+        "email": email_id,
     }
     detail = client.list_message_template_details(
         ListMessageTemplateDetailsRequest(message_template_id=email_id)
@@ -402,9 +420,11 @@ def test_message_templates_crud_and_publish(emulator: EmulatorProcess, client: S
     assert (no_default.status_code, no_default.error_code) == (404, "SMN.0076")
     unknown = expect_error(lambda: publish(client, urn, message_template_name=unique("none"), tags={}))
     assert (unknown.status_code, unknown.error_code) == (404, "SMN.0027")
-    gone = expect_error(lambda: client.list_message_template_details(
-        ListMessageTemplateDetailsRequest(message_template_id=default_id)
-    ))
+    gone = expect_error(
+        lambda: client.list_message_template_details(
+            ListMessageTemplateDetailsRequest(message_template_id=default_id)
+        )
+    )
     assert (gone.status_code, gone.error_code) == (404, "SMN.0027")
 
 

@@ -23,9 +23,7 @@ from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError
 
 RETURNS = (
-    "def handler(event, context):\n"
-    "    print('adding', event)\n"
-    "    return {'sum': event['a'] + event['b']}\n"
+    "def handler(event, context):\n    print('adding', event)\n    return {'sum': event['a'] + event['b']}\n"
 )
 RAISES = (
     "def handler(event, context):\n"
@@ -122,8 +120,10 @@ def test_a_failing_function_raises_its_error_and_log(hook: FunctionGraphHook) ->
     assert error.code == "4002"
     assert (error.error_type, error.error_message) == ("RuntimeError", "the ledger does not balance")
     assert any("raise RuntimeError" in frame for frame in error.stack_trace)
-    assert str(error).startswith(f"functiongraph.InvokeFunction failed: 4002: function {urn} failed: "
-                                 "RuntimeError: the ledger does not balance")
+    assert str(error).startswith(
+        f"functiongraph.InvokeFunction failed: 4002: function {urn} failed: "
+        "RuntimeError: the ledger does not balance"
+    )
     tail = error.log_tail(5).splitlines()
     assert tail[0] == "step 29" and "ERROR RuntimeError: the ledger does not balance" in tail[1]
     assert "Finish invoke request" in tail[-1]
@@ -214,7 +214,11 @@ def test_async_deferrable_operator_resumes_from_a_real_trigger_run(hook: Functio
     name = unique("slow")
     urn = hook.create_function(name, SLOW)
     operator = FunctionGraphInvokeOperator(
-        task_id="slow", function_name=name, payload={"s": 0.5}, invocation_type="async", deferrable=True,
+        task_id="slow",
+        function_name=name,
+        payload={"s": 0.5},
+        invocation_type="async",
+        deferrable=True,
         poll_interval=0.2,
     )
     context = task_context()
@@ -233,8 +237,9 @@ def test_async_deferrable_operator_resumes_from_a_real_trigger_run(hook: Functio
 
 def test_async_failures_fail_the_task(hook: FunctionGraphHook) -> None:
     urn = hook.create_function(unique("ledger"), RAISES)
-    polling = FunctionGraphInvokeOperator(task_id="poll", function_urn=urn, invocation_type="async",
-                                          deferrable=False, poll_interval=0.1)
+    polling = FunctionGraphInvokeOperator(
+        task_id="poll", function_urn=urn, invocation_type="async", deferrable=False, poll_interval=0.1
+    )
     with pytest.raises(AirflowException, match=r"ended FAIL with error 4002: RuntimeError: the ledger"):
         polling.execute(task_context())
 
@@ -245,8 +250,9 @@ def test_async_failures_fail_the_task(hook: FunctionGraphHook) -> None:
     with pytest.raises(AirflowException, match="the ledger does not balance"):
         operator.execute_complete(task_context(), event)
 
-    unknown = run_trigger(FunctionGraphInvocationTrigger(urn, str(uuid.uuid4()), poll_interval=0.05,
-                                                         not_found_grace=0.2))
+    unknown = run_trigger(
+        FunctionGraphInvocationTrigger(urn, str(uuid.uuid4()), poll_interval=0.05, not_found_grace=0.2)
+    )
     assert unknown["status"] == "error" and "lists no asynchronous invocation" in unknown["message"]
 
 
@@ -255,7 +261,11 @@ def test_on_kill_cancels_the_async_invocation_execute_waits_for(hook: FunctionGr
     the invocation is cancelled, and execute() ends with the failure rather than waiting 30 s."""
     urn = hook.create_function(unique("slow"), SLOW)
     operator = FunctionGraphInvokeOperator(
-        task_id="slow", function_urn=urn, invocation_type="async", payload={"s": 30}, deferrable=False,
+        task_id="slow",
+        function_urn=urn,
+        invocation_type="async",
+        payload={"s": 30},
+        deferrable=False,
         poll_interval=0.1,
     )
     context = task_context()

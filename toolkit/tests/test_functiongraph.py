@@ -25,8 +25,13 @@ NAPS = "import time\ndef handler(event, context):\n    time.sleep(event.get('s',
 
 
 def open_session(emulator: EmulatorProcess) -> Session:
-    return Session(access_key=emulator.access_key, secret_key=emulator.secret_key, region=REGION,
-                   endpoint=emulator.base_url, retries=FAST_RETRIES)
+    return Session(
+        access_key=emulator.access_key,
+        secret_key=emulator.secret_key,
+        region=REGION,
+        endpoint=emulator.base_url,
+        retries=FAST_RETRIES,
+    )
 
 
 @pytest.fixture
@@ -60,12 +65,20 @@ def test_unversioned() -> None:
 
 def test_function_error_is_a_huaweicloud_error() -> None:
     error = fg.FunctionGraphFunctionError(
-        function_urn="urn:x", request_id="rid", code="4010", error_type=None,
-        error_message="timed out", stack_trace=[], log="a\nb\nc",
+        function_urn="urn:x",
+        request_id="rid",
+        code="4010",
+        error_type=None,
+        error_message="timed out",
+        stack_trace=[],
+        log="a\nb\nc",
     )
     assert isinstance(error, HuaweiCloudError)
     assert (error.service, error.operation, error.code, error.request_id) == (
-        "functiongraph", "InvokeFunction", "4010", "rid"
+        "functiongraph",
+        "InvokeFunction",
+        "4010",
+        "rid",
     )
     assert "function urn:x failed: timed out" in str(error)
     assert error.log_tail(2) == "b\nc"
@@ -178,8 +191,7 @@ def test_the_sdk_is_imported_on_first_use() -> None:
     import sys
 
     code = (
-        "import sys, huaweicloud_toolkit.functiongraph\n"
-        "print('huaweicloudsdkfunctiongraph' in sys.modules)"
+        "import sys, huaweicloud_toolkit.functiongraph\nprint('huaweicloudsdkfunctiongraph' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60

@@ -20,22 +20,37 @@ FAST_RETRIES = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
 
 
 def expected_project(emulator: EmulatorProcess, region: str = REGION) -> str:
-    session = Session(access_key=emulator.access_key, secret_key=emulator.secret_key, region=region,
-                      endpoint=emulator.base_url)
+    session = Session(
+        access_key=emulator.access_key,
+        secret_key=emulator.secret_key,
+        region=region,
+        endpoint=emulator.base_url,
+    )
     return session.verify()
 
 
 def make_session(emulator: EmulatorProcess, **settings) -> Session:
-    base = {"access_key": emulator.access_key, "secret_key": emulator.secret_key, "region": REGION,
-            "endpoint": emulator.base_url, "retries": FAST_RETRIES}
+    base = {
+        "access_key": emulator.access_key,
+        "secret_key": emulator.secret_key,
+        "region": REGION,
+        "endpoint": emulator.base_url,
+        "retries": FAST_RETRIES,
+    }
     return Session(**{**base, **settings})
 
 
 @pytest.fixture(autouse=True)
 def no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-                 "OBS_ACCESS_KEY_ID", "OBS_SECRET_ACCESS_KEY", "OBS_SECURITY_TOKEN",
-                 "HUAWEICLOUD_SDK_METADATA_ENDPOINT"):
+    for name in (
+        "HUAWEICLOUD_SDK_AK",
+        "HUAWEICLOUD_SDK_SK",
+        "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+        "OBS_ACCESS_KEY_ID",
+        "OBS_SECRET_ACCESS_KEY",
+        "OBS_SECURITY_TOKEN",
+        "HUAWEICLOUD_SDK_METADATA_ENDPOINT",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -75,8 +90,9 @@ def test_keys_from_the_ecs_metadata_service(emulator: EmulatorProcess) -> None:
 
 
 def test_no_keys_anywhere_names_the_source(emulator: EmulatorProcess) -> None:
-    session = make_session(emulator, access_key=None, secret_key=None, metadata_endpoint=DEAD_URL,
-                           source="connection 'nokeys'")
+    session = make_session(
+        emulator, access_key=None, secret_key=None, metadata_endpoint=DEAD_URL, source="connection 'nokeys'"
+    )
     with pytest.raises(ConfigurationError) as missing:
         session.project_id()
     assert missing.value.field == "access_key"
@@ -84,8 +100,9 @@ def test_no_keys_anywhere_names_the_source(emulator: EmulatorProcess) -> None:
 
 
 def test_temporary_keys_by_agency(emulator: EmulatorProcess) -> None:
-    session = make_session(emulator, agency_name="airflow-runner", agency_domain="emulator",
-                           agency_duration=900)
+    session = make_session(
+        emulator, agency_name="airflow-runner", agency_domain="emulator", agency_duration=900
+    )
     credentials = session.credentials()
     assert credentials.source == "agency:emulator/airflow-runner"
     assert credentials.access_key != emulator.access_key and credentials.security_token
@@ -101,11 +118,16 @@ def test_agency_of_another_account_is_refused(emulator: EmulatorProcess) -> None
 
 def test_security_token_with_explicit_temporary_keys(emulator: EmulatorProcess) -> None:
     issued = make_session(emulator, agency_name="a", agency_domain="emulator").credentials()
-    session = make_session(emulator, access_key=issued.access_key, secret_key=issued.secret_key,
-                           security_token=issued.security_token)
+    session = make_session(
+        emulator,
+        access_key=issued.access_key,
+        secret_key=issued.secret_key,
+        security_token=issued.security_token,
+    )
     assert session.verify() == expected_project(emulator)
-    forged = make_session(emulator, access_key=issued.access_key, secret_key=issued.secret_key,
-                          security_token="forged")
+    forged = make_session(
+        emulator, access_key=issued.access_key, secret_key=issued.secret_key, security_token="forged"
+    )
     with pytest.raises(HuaweiCloudError) as refused:
         forged.verify()
     assert refused.value.status == 401
@@ -180,16 +202,21 @@ def recording_proxy() -> Iterator[RecordingProxy]:
     proxy.server_close()
 
 
-@pytest.mark.parametrize(("region", "host"), [
-    ("cn-north-4", "iam.cn-north-4.myhuaweicloud.com"),
-    ("eu-west-101", "iam.eu-west-101.myhuaweicloud.eu"),
-])
-def test_without_endpoints_the_sdk_region_table_decides(recording_proxy: RecordingProxy, region: str,
-                                                        host: str) -> None:
+@pytest.mark.parametrize(
+    ("region", "host"),
+    [
+        ("cn-north-4", "iam.cn-north-4.myhuaweicloud.com"),
+        ("eu-west-101", "iam.eu-west-101.myhuaweicloud.eu"),
+    ],
+)
+def test_without_endpoints_the_sdk_region_table_decides(
+    recording_proxy: RecordingProxy, region: str, host: str
+) -> None:
     """No endpoint given: the request goes out, through the proxy, to the SDK's host for the region."""
     port = recording_proxy.server_address[1]
-    session = Session(access_key="AK", secret_key="SK", region=region, proxy=f"http://127.0.0.1:{port}",
-                      retries=0)
+    session = Session(
+        access_key="AK", secret_key="SK", region=region, proxy=f"http://127.0.0.1:{port}", retries=0
+    )
     with pytest.raises(HuaweiCloudError):
         session.verify()
     assert recording_proxy.targets == [f"{host}:443"]
@@ -245,8 +272,13 @@ def test_connection_refused_is_an_error_naming_the_operation() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    session = Session(access_key="AK", secret_key="SK", region=REGION, endpoint=f"http://127.0.0.1:{port}",
-                      retries=RetryPolicy(max_attempts=2, base_delay=0.01))
+    session = Session(
+        access_key="AK",
+        secret_key="SK",
+        region=REGION,
+        endpoint=f"http://127.0.0.1:{port}",
+        retries=RetryPolicy(max_attempts=2, base_delay=0.01),
+    )
     with pytest.raises(HuaweiCloudError) as failed:
         session.verify()
     assert "KeystoneListProjects" in str(failed.value)

@@ -239,8 +239,9 @@ def _user_data(body: dict[str, Any]) -> str:
     if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
         raise _invalid("FSS.1009", "Invalid function UserData: user_data must map names to strings")
     if len(variables) > 20:
-        raise _invalid("FSS.1017", "The number of items in the UserData field exceeds the maximum allowed "
-                                   "limit (20).")
+        raise _invalid(
+            "FSS.1017", "The number of items in the UserData field exceeds the maximum allowed limit (20)."
+        )
     if len(raw.encode()) > 4096:
         raise _invalid("FSS.1018", "The total size of the UserData field exceeds the maximum allowed limit.")
     return raw
@@ -249,8 +250,11 @@ def _user_data(body: dict[str, Any]) -> str:
 def validate_new_function(body: dict[str, Any]) -> NewFunction:
     name = _string(body, "func_name", "FSS.1002")
     if not NAME_PATTERN.match(name or ""):
-        raise _invalid("FSS.1002", "Invalid function name: 1 to 60 letters, digits, hyphens and underscores, "
-                                   "starting with a letter and ending with a letter or digit")
+        raise _invalid(
+            "FSS.1002",
+            "Invalid function name: 1 to 60 letters, digits, hyphens and underscores, "
+            "starting with a letter and ending with a letter or digit",
+        )
     package = _string(body, "package", "FSS.1004")
     if not PACKAGE_PATTERN.match(package or ""):
         raise _invalid("FSS.1004", "Invalid Package (function app).")
@@ -259,8 +263,9 @@ def validate_new_function(body: dict[str, Any]) -> NewFunction:
         raise _invalid("FSS.1005", f"Invalid runtime: {runtime} (the emulator runs Python3.x functions only)")
     handler = _string(body, "handler", "FSS.1003")
     if not HANDLER_PATTERN.match(handler or "") or not 3 <= len(handler or "") <= 128:
-        raise _invalid("FSS.1003", "Invalid function handler: expected <module>.<function>, e.g. "
-                                   "index.handler")
+        raise _invalid(
+            "FSS.1003", "Invalid function handler: expected <module>.<function>, e.g. index.handler"
+        )
     timeout = _integer(body, "timeout", "FSS.1008")
     if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
         raise _invalid("FSS.1008", f"Invalid function timeout: {MIN_TIMEOUT} to {MAX_TIMEOUT} seconds")
@@ -269,8 +274,9 @@ def validate_new_function(body: dict[str, Any]) -> NewFunction:
         raise _invalid("FSS.1007", f"Invalid function memory: one of {', '.join(map(str, MEMORY_SIZES))}")
     code_type = _string(body, "code_type", "FSS.1006")
     if code_type not in ("inline", "zip"):
-        raise _invalid("FSS.1006", f"Invalid function code entry mode: {code_type} (the emulator takes "
-                                   "inline and zip)")
+        raise _invalid(
+            "FSS.1006", f"Invalid function code entry mode: {code_type} (the emulator takes inline and zip)"
+        )
     func_code = body.get("func_code") or {}
     if not isinstance(func_code, dict):
         raise _invalid("FSS.1011", "Invalid function code: func_code must be an object")
@@ -298,8 +304,17 @@ def validate_new_function(body: dict[str, Any]) -> NewFunction:
     if not isinstance(description, str) or len(description) > 512:
         raise _invalid("FSS.1019", "The description exceeds the maximum allowed limit.")
     return NewFunction(
-        name or "", package or "", runtime or "", handler or "", timeout, memory_size, code_type,
-        code_filename, code, _user_data(body), description,
+        name or "",
+        package or "",
+        runtime or "",
+        handler or "",
+        timeout,
+        memory_size,
+        code_type,
+        code_filename,
+        code,
+        _user_data(body),
+        description,
     )
 
 
@@ -321,9 +336,24 @@ class FunctionGraphState:
                     "INSERT INTO fgs_functions (project_id, package, name, func_id, runtime, handler,"
                     " timeout, memory_size, code_type, code_filename, code, digest, user_data, description,"
                     " created_at, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (project_id, new.package, new.name, str(uuid.uuid4()), new.runtime, new.handler,
-                     new.timeout, new.memory_size, new.code_type, new.code_filename, new.code, digest,
-                     new.user_data, new.description, now, now),
+                    (
+                        project_id,
+                        new.package,
+                        new.name,
+                        str(uuid.uuid4()),
+                        new.runtime,
+                        new.handler,
+                        new.timeout,
+                        new.memory_size,
+                        new.code_type,
+                        new.code_filename,
+                        new.code,
+                        digest,
+                        new.user_data,
+                        new.description,
+                        now,
+                        now,
+                    ),
                 )
         except sqlite3.IntegrityError:
             raise ApiError(
@@ -760,12 +790,21 @@ class FunctionGraphService(RestService):
         offset = _query_int(request, "marker", 0, 2**31)
         limit = _query_int(request, "limit", DEFAULT_ASYNC_LIMIT, MAX_ASYNC_LIMIT)
         count, rows = await asyncio.to_thread(
-            self.state.list_invocations, ref, request.query.get("request_id") or None, status, begin, end,
-            offset, limit,
+            self.state.list_invocations,
+            ref,
+            request.query.get("request_id") or None,
+            status,
+            begin,
+            end,
+            offset,
+            limit,
         )
         return Response.json(
-            {"invocations": [_invocation_document(r) for r in rows], "count": count,
-             "next_marker": offset + len(rows)}
+            {
+                "invocations": [_invocation_document(r) for r in rows],
+                "count": count,
+                "next_marker": offset + len(rows),
+            }
         )
 
     @operation("POST", "/v2/{project_id}/fgs/functions/{function_urn}/cancel")

@@ -153,9 +153,7 @@ class Composite:
 
 
 def insert_composite(db: sqlite3.Connection, composite: Composite) -> None:
-    db.execute(
-        "INSERT INTO composite_blobs VALUES (?, ?)", (composite.blob_id, json.dumps(composite.parts))
-    )
+    db.execute("INSERT INTO composite_blobs VALUES (?, ?)", (composite.blob_id, json.dumps(composite.parts)))
 
 
 def insert_inline(db: sqlite3.Connection, blob: BlobInfo) -> None:

@@ -97,12 +97,14 @@ class FunctionGraphInvocationTrigger(BaseTrigger):
                         yield TriggerEvent({"status": "error", "record": record, "message": describe(record)})
                     return
                 if record is None and time.monotonic() - started >= self.not_found_grace:
-                    yield TriggerEvent({
-                        "status": "error",
-                        "record": None,
-                        "message": f"FunctionGraph lists no asynchronous invocation {self.request_id} of "
-                                   f"{self.function_urn}",
-                    })
+                    yield TriggerEvent(
+                        {
+                            "status": "error",
+                            "record": None,
+                            "message": f"FunctionGraph lists no asynchronous invocation {self.request_id} of "
+                            f"{self.function_urn}",
+                        }
+                    )
                     return
                 self.log.info(
                     "Invocation %s is %s; next poll in %s s",

@@ -18,7 +18,13 @@ from typing import Any
 # Subscription protocols the SDK documents; the first group must be confirmed by the subscriber.
 CONFIRMED_BY_SUBSCRIBER = frozenset({"http", "https", "email", "sms", "callnotify"})
 PROTOCOLS = CONFIRMED_BY_SUBSCRIBER | {
-    "functionstage", "functiongraph", "wechat", "dingding", "feishu", "welink", "dingTalkBot",
+    "functionstage",
+    "functiongraph",
+    "wechat",
+    "dingding",
+    "feishu",
+    "welink",
+    "dingTalkBot",
 }
 TEMPLATE_PROTOCOLS = frozenset(PROTOCOLS - {"callnotify"} | {"default"})
 # The protocols the emulator really sends to (an HTTP POST); the others' messages stay in the outbox.

@@ -75,7 +75,12 @@ class SmnService(RestService):
         return Sender.for_request(request, self._account.root.secret_key, ctx.received_at)
 
     async def _listing(
-        self, ctx: Context, noun: str, lister: Lister, project_id: str, filters: Mapping[str, Any],
+        self,
+        ctx: Context,
+        noun: str,
+        lister: Lister,
+        project_id: str,
+        filters: Mapping[str, Any],
         page: tuple[int, int],
     ) -> Response:
         """One page of a listing, answered as ``{<noun>_count, <noun>s}``."""
@@ -181,7 +186,13 @@ class SmnService(RestService):
         protocol, endpoint, remark = check.subscription_fields(check.json_body(ctx, "SMN.0011"))
         confirmation = partial(self._sender(request, ctx).confirmation, project_id)
         subscription, created, entry_id = await asyncio.to_thread(
-            self.state.add_subscription, project_id, topic_urn, protocol, endpoint, remark, ctx.received_at,
+            self.state.add_subscription,
+            project_id,
+            topic_urn,
+            protocol,
+            endpoint,
+            remark,
+            ctx.received_at,
             confirmation,
         )
         if entry_id is not None and protocol in PUSHED_PROTOCOLS:

@@ -121,7 +121,13 @@ class SmnState:
         self._meta.register_schema("smn", SCHEMA)
 
     def _page(
-        self, table: str, columns: str, where: list[str], params: list[Any], order: str, offset: int,
+        self,
+        table: str,
+        columns: str,
+        where: list[str],
+        params: list[Any],
+        order: str,
+        offset: int,
         limit: int,
     ) -> tuple[int, list[sqlite3.Row]]:
         """The number of rows matching every condition of ``where``, and one page of them."""
@@ -164,8 +170,18 @@ class SmnState:
             )
             db.execute(
                 f"INSERT INTO smn_topics ({_TOPIC_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (topic.project_id, topic.name, topic.topic_id, topic.urn, topic.display_name,
-                 topic.push_policy, topic.enterprise_project_id, "{}", now, now),
+                (
+                    topic.project_id,
+                    topic.name,
+                    topic.topic_id,
+                    topic.urn,
+                    topic.display_name,
+                    topic.push_policy,
+                    topic.enterprise_project_id,
+                    "{}",
+                    now,
+                    now,
+                ),
             )
             return topic, True
 
@@ -185,8 +201,11 @@ class SmnState:
         self, project_id: str, filters: Mapping[str, str], offset: int, limit: int
     ) -> tuple[int, list[Topic]]:
         where, params = ["project_id = ?"], [project_id]
-        for column, key in (("name", "name"), ("topic_id", "topic_id"),
-                            ("enterprise_project_id", "enterprise_project_id")):
+        for column, key in (
+            ("name", "name"),
+            ("topic_id", "topic_id"),
+            ("enterprise_project_id", "enterprise_project_id"),
+        ):
             if filters.get(key):
                 where.append(f"{column} = ?")
                 params.append(filters[key])
@@ -265,8 +284,17 @@ class SmnState:
             )
             db.execute(
                 f"INSERT INTO smn_subscriptions ({_SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (subscription.urn, topic_urn, project_id, protocol, endpoint, remark, subscription.status,
-                 subscription.token, now),
+                (
+                    subscription.urn,
+                    topic_urn,
+                    project_id,
+                    protocol,
+                    endpoint,
+                    remark,
+                    subscription.status,
+                    subscription.token,
+                    now,
+                ),
             )
             if subscription.status != UNCONFIRMED:
                 return subscription, True, None
@@ -465,9 +493,10 @@ class Outbox:
         return [OutboxEntry.from_row(row) for row in rows]
 
     def pending_ids(self) -> list[int]:
-        return [row["id"] for row in self._meta.query(
-            "SELECT id FROM smn_outbox WHERE status = ? ORDER BY id", (PENDING,)
-        )]
+        return [
+            row["id"]
+            for row in self._meta.query("SELECT id FROM smn_outbox WHERE status = ? ORDER BY id", (PENDING,))
+        ]
 
     def record_attempt(
         self, entry_id: int, status: str, attempts: int, http_status: int | None, error: str | None

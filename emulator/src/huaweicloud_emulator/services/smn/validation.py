@@ -53,9 +53,7 @@ def page(query: Mapping[str, str]) -> tuple[int, int]:
     return offset, limit
 
 
-def _text(
-    value: Any, max_bytes: int, code: str, what: str, *, empty: bool = True, status: int = 400
-) -> str:
+def _text(value: Any, max_bytes: int, code: str, what: str, *, empty: bool = True, status: int = 400) -> str:
     """``value`` if it is a string of at most ``max_bytes`` UTF-8 bytes (and not empty unless ``empty``)."""
     if not isinstance(value, str) or (not empty and not value) or len(value.encode()) > max_bytes:
         raise invalid(code, what, status)
@@ -142,8 +140,11 @@ def _check_endpoint(protocol: str, endpoint: str) -> None:
 def subscription_fields(body: Mapping[str, Any]) -> tuple[str, str, str]:
     """``protocol``, ``endpoint`` and ``remark`` of an AddSubscription body."""
     if body.get("subscriptions") and not body.get("protocol"):
-        raise ApiError(400, "SMN.0011", "Parameter: Protocol is invalid. (batch subscriptions are not "
-                                        "supported by the emulator)")
+        raise ApiError(
+            400,
+            "SMN.0011",
+            "Parameter: Protocol is invalid. (batch subscriptions are not supported by the emulator)",
+        )
     protocol = body.get("protocol")
     if protocol not in PROTOCOLS:
         raise invalid("SMN.0011", "Protocol")
@@ -196,7 +197,5 @@ def published_message(body: Mapping[str, Any]) -> Message:
         if not isinstance(tags, dict):
             raise ApiError(400, "SMN.0038", "Parameter: tag is invalid.")
         return Message(subject, template_name=name, tags=tags)
-    text = _text(
-        body.get("message"), MAX_MESSAGE_BYTES, "SMN.0009", "Message", empty=False, status=403
-    )
+    text = _text(body.get("message"), MAX_MESSAGE_BYTES, "SMN.0009", "Message", empty=False, status=403)
     return Message(subject, text=text)
