@@ -14,7 +14,8 @@ RUN := $(UV) run --frozen --no-sync
 help:
 	@echo "make demo   - run the example pipeline on the local emulator (no cloud account needed)"
 	@echo "make up     - the emulator and Airflow (UI, scheduler, triggerer) with every example DAG; Ctrl-C stops"
-	@echo "make test   - lint, type checks and the whole test suite"
+	@echo "make test   - lint, type checks and the whole test suite (the provider's also on Airflow 3.0)"
+	@echo "make test-suite / test-compat - the whole suite / the provider's on Airflow 3.0 (ARGS for pytest)"
 	@echo "make bench  - benchmarks against their peers (1 GiB objects; about half an hour)"
 	@echo "make bench-dli - DLI SQL on the emulator vs DuckDB and Spark local (ARGS=--quick: 1M rows)"
 	@echo "make bench-dws - OBS <-> DWS transfers vs psql \\copy on local disk (ARGS=--quick: 200k rows)"
@@ -57,14 +58,15 @@ typecheck: env
 TEST_WORKERS ?= 2
 XDIST = -n $(TEST_WORKERS) --dist worksteal
 
-# The two suites run side by side: their tests wait on processes often enough that one alone leaves the
-# cores idle a fifth of the time. Each suite's output is printed whole when it ends.
-test: lint typecheck system-packages
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-suite test-compat
+# Lint, type checks and the two suites run side by side: the suites' tests wait on processes often enough
+# that one suite alone leaves the cores idle a fifth of the time. Each part's output is printed whole when it
+# ends; make fails if any part failed.
+test: system-packages
+	$(MAKE) --no-print-directory -j4 --output-sync=target lint typecheck test-suite test-compat
 
 # The whole suite on the workspace's Airflow (the newest).
 test-suite: env system-packages
-	$(RUN) pytest $(XDIST)
+	$(RUN) pytest $(XDIST) $(ARGS)
 
 # The provider's tests on the oldest Airflow it supports (3.0.x), in compat/airflow-3.0's environment (its
 # own lock), from here so that pyproject.toml's pytest settings apply; `make test` runs them beside the
