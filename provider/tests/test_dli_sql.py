@@ -7,6 +7,8 @@ import csv
 import io
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -311,6 +313,19 @@ def test_on_kill_cancels_the_running_job_and_nothing_is_written(
 # Deferral ----------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def queue_full(dli: DLIHook) -> Iterator[None]:
+    """The emulator's two query slots held by long queries: a job submitted meanwhile stays LAUNCHING, so
+    an operator that looks once before deferring defers (however fast its query would be); on exit the
+    long queries are cancelled and the job runs."""
+    holders = [dli.submit_sql_job(LONG_QUERY).job_id for _ in range(2)]
+    try:
+        yield
+    finally:
+        for job_id in holders:
+            dli.cancel_sql_job(job_id)
+
+
 def test_deferred_statements_resume_one_after_another(dli: DLIHook, shop: str) -> None:
     operator = DLISqlOperator(
         task_id="deferred",
@@ -321,7 +336,7 @@ def test_deferred_statements_resume_one_after_another(dli: DLIHook, shop: str) -
         poll_interval=0.1,
     )
     context = task_context()
-    with pytest.raises(TaskDeferred) as deferred:
+    with queue_full(dli), pytest.raises(TaskDeferred) as deferred:
         operator.execute(context)  # SHOW TABLES answers at once; the INSERT is a job to wait for
     assert deferred.value.method_name == "execute_complete"
     assert deferred.value.kwargs == {"statement_index": 1, "job_type": "INSERT"}
@@ -330,7 +345,7 @@ def test_deferred_statements_resume_one_after_another(dli: DLIHook, shop: str) -
     event = first_trigger_event(trigger)
     assert (event["status"], event["state"], event["job_id"]) == ("success", "FINISHED", trigger.job_id)
 
-    with pytest.raises(TaskDeferred) as again:
+    with queue_full(dli), pytest.raises(TaskDeferred) as again:
         operator.resume_execution("execute_complete", {"event": event, **deferred.value.kwargs}, context)
     assert again.value.kwargs == {"statement_index": 2, "job_type": "QUERY"}
     event = first_trigger_event(round_trip(again.value.trigger))
