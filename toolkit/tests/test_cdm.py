@@ -9,13 +9,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from emulator_sessions import emulator_session
 
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import Session, cdm
 from huaweicloud_toolkit.errors import HuaweiCloudError
 from huaweicloud_toolkit.waiters import Outcome, ResourceFailedError, Status
-
-REGION = "cn-north-4"
 
 
 @pytest.mark.parametrize(
@@ -106,12 +105,7 @@ def session(emulator: EmulatorProcess) -> Session:
         "cdm/settings",
         {"create_seconds": 0.2, "delete_seconds": 0.2, "job_seconds": 0, "fail_next_create": None},
     )
-    return Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-    )
+    return emulator_session(emulator)
 
 
 @pytest.fixture(scope="module")

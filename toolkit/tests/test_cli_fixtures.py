@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_sessions import REGION, emulator_session
 
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import Session
 from huaweicloud_toolkit.cli.main import main
 
-REGION = "cn-north-4"
 CLI = [sys.executable, "-m", "huaweicloud_toolkit.cli"]
 # Settings the CLI (or libpq under it) would read from the environment: cleared unless a test sets them.
 CLEARED = (
@@ -127,12 +127,7 @@ def run_process(
 @pytest.fixture
 def session(emulator: EmulatorProcess) -> Iterator[Session]:
     """A toolkit session on the emulator, to set things up and check what the CLI did."""
-    with Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-    ) as opened:
+    with emulator_session(emulator) as opened:
         yield opened
 
 

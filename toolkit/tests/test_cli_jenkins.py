@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_cli_fixtures as shared
+from emulator_sessions import REGION, emulator_session
 from huaweicloudsdkcsms.v1 import CreateSecretRequest, CreateSecretRequestBody, CsmsClient
 from huaweicloudsdksmn.v2 import (
     AddSubscriptionRequest,
@@ -32,7 +34,7 @@ from huaweicloudsdksmn.v2 import (
     CreateTopicRequestBody,
     SmnClient,
 )
-from test_cli_fixtures import CLI, REGION, process_environment, unique
+from test_cli_fixtures import CLI, process_environment, unique
 
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import Session, dli
@@ -288,12 +290,7 @@ def seed(session: Session, emulator: EmulatorProcess) -> tuple[str, str, str, di
 def world(emulator: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     command = groovy()
     work = tmp_path_factory.mktemp("jenkins")
-    with Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-    ) as session:
+    with emulator_session(emulator) as session:
         bucket, topic, function_urn, agent = seed(session, emulator)
         credentials = {
             "huaweicloud": {
@@ -367,15 +364,7 @@ def world(emulator: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory) -
         yield World(builds, bucket, topic, function_urn)
 
 
-@pytest.fixture
-def session(emulator: EmulatorProcess) -> Iterator[Session]:
-    with Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-    ) as opened:
-        yield opened
+session = shared.session  # the shared fixture
 
 
 def succeeded(world: World, name: str) -> Any:

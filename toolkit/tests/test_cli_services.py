@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import test_cli_fixtures as shared
+from emulator_sessions import emulator_session
 from huaweicloudsdkcsms.v1 import (
     CreateSecretRequest,
     CreateSecretRequestBody,
@@ -214,12 +215,7 @@ def cluster(emulator: EmulatorProcess) -> Iterator[str]:
     saved = emulator.admin("GET", "dws/settings")
     emulator.admin("PUT", "dws/settings", {"create_seconds": 0.2, "delete_seconds": 0.1})
     name = unique("cli-dws")
-    with Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region="cn-north-4",
-        endpoint=emulator.base_url,
-    ) as owner:
+    with emulator_session(emulator) as owner:
         cluster_id = dws.create_cluster(
             owner,
             name=name,

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from emulator_sessions import FAST_RETRIES, emulator_session
 from fault_counting import fail_next_left
 from huaweicloudsdkiam.v3 import IamClient
 
@@ -29,7 +30,6 @@ from huaweicloud_toolkit.credentials import (
     parse_expiry,
 )
 from huaweicloud_toolkit.errors import ConfigurationError, HuaweiCloudError
-from huaweicloud_toolkit.retry import RetryPolicy
 from huaweicloud_toolkit.session import Session
 
 # Nothing listens there: the metadata service "is not there", at once and without leaving this machine.
@@ -227,28 +227,19 @@ def test_metadata_answer_without_keys_is_no_key() -> None:
 
 # IAM agencies ------------------------------------------------------------------------------------------
 
-FAST = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02)
-
 
 def agency_session(emulator: EmulatorProcess, **settings: Any) -> Session:
-    base = {
-        "access_key": emulator.access_key,
-        "secret_key": emulator.secret_key,
-        "region": "cn-north-4",
-        "endpoint": emulator.base_url,
+    agency = {
         "agency_name": "airflow-runner",
         "agency_domain": "emulator",
         "agency_duration": 900,  # IAM's shortest
-        "retries": FAST,
     }
-    return Session(**{**base, **settings})
+    return emulator_session(emulator, **(agency | settings))
 
 
 @pytest.mark.parametrize("duration", [900, 7200])
 def test_assume_agency_asks_iam_for_the_duration(emulator: EmulatorProcess, duration: int) -> None:
-    signer = Session(
-        access_key=emulator.access_key, secret_key=emulator.secret_key, endpoint=emulator.base_url
-    )
+    signer = emulator_session(emulator, region=None)
     iam = signer.client(IamClient, "iam", global_service=True)
     asked_at = time.time()
     creds = assume_agency(
@@ -260,12 +251,11 @@ def test_assume_agency_asks_iam_for_the_duration(emulator: EmulatorProcess, dura
         creds.expires_at is not None and asked_at + duration - 5 < creds.expires_at < time.time() + duration
     )
     # The temporary key with its token signs real requests.
-    temporary = Session(
+    temporary = emulator_session(
+        emulator,
         access_key=creds.access_key,
         secret_key=creds.secret_key,
         security_token=creds.security_token,
-        region="cn-north-4",
-        endpoint=emulator.base_url,
     )
     assert temporary.verify()
 
@@ -337,7 +327,7 @@ def test_a_failed_refresh_keeps_keys_that_still_work(
     fresh_emulator.set_fault("iam", fail_next=10, status=503)
     with caplog.at_level(logging.WARNING, logger="huaweicloud_toolkit.credentials"):
         assert session.credentials() is first
-    assert fail_next_left(fresh_emulator, "iam") == 10 - FAST.max_attempts  # the refresh was tried
+    assert fail_next_left(fresh_emulator, "iam") == 10 - FAST_RETRIES.max_attempts  # the refresh was tried
     assert "refreshing temporary keys failed, keeping the current ones" in caplog.text
     assert first.secret_key not in caplog.text
 

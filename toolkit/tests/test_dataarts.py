@@ -8,13 +8,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from emulator_sessions import REGION, emulator_session
 
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import Session, dataarts
 from huaweicloud_toolkit.errors import HuaweiCloudError
 from huaweicloud_toolkit.waiters import Outcome, ResourceFailedError
-
-REGION = "cn-north-4"
 
 
 @pytest.mark.parametrize(
@@ -74,12 +73,7 @@ def test_jobs_are_built_in_the_api_references_shape() -> None:
 @pytest.fixture
 def session(emulator: EmulatorProcess) -> Session:
     emulator.admin("PUT", "dataarts/settings", {"node_seconds": 0})
-    return Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-    )
+    return emulator_session(emulator)
 
 
 @pytest.fixture

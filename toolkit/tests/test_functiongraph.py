@@ -11,32 +11,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from emulator_sessions import REGION, emulator_session
 
 from huaweicloud_emulator.process import EmulatorProcess
-from huaweicloud_toolkit import HuaweiCloudError, RetryPolicy, Session
+from huaweicloud_toolkit import HuaweiCloudError, Session
 from huaweicloud_toolkit import functiongraph as fg
-
-REGION = "cn-north-4"
-FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
 
 ECHO = "def handler(event, context):\n    print('got', event)\n    return {'echo': event}\n"
 FAILS = "def handler(event, context):\n    print('checking')\n    raise KeyError('no such order')\n"
 NAPS = "import time\ndef handler(event, context):\n    time.sleep(event.get('s', 1))\n    return 'rested'\n"
 
 
-def open_session(emulator: EmulatorProcess) -> Session:
-    return Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-        retries=FAST_RETRIES,
-    )
-
-
 @pytest.fixture
 def session(emulator: EmulatorProcess) -> Iterator[Session]:
-    with open_session(emulator) as opened:
+    with emulator_session(emulator) as opened:
         yield opened
 
 
@@ -146,7 +134,7 @@ def test_a_failing_function(session: Session) -> None:
 
 
 def test_an_async_invocation_is_sent_once_unless_throttled(fresh_emulator: EmulatorProcess) -> None:
-    with open_session(fresh_emulator) as session:
+    with emulator_session(fresh_emulator) as session:
         urn = deploy(session, ECHO)
         fresh_emulator.set_fault("functiongraph", fail_next=10, status=503)
         with pytest.raises(HuaweiCloudError) as failed:

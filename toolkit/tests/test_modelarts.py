@@ -10,13 +10,13 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from emulator_sessions import REGION, emulator_session
 
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import Session, modelarts
 from huaweicloud_toolkit.errors import HuaweiCloudError
 from huaweicloud_toolkit.waiters import Outcome
 
-REGION = "cn-north-4"
 SERVE = """\
 class Echo:
     def __init__(self, model_name, model_path):
@@ -61,12 +61,7 @@ def session(emulator: EmulatorProcess) -> Session:
     emulator.admin(
         "PUT", "modelarts/settings", {"dataset_seconds": 0.1, "model_seconds": 0.1, "pending_seconds": 0}
     )
-    return Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-    )
+    return emulator_session(emulator)
 
 
 @pytest.fixture(scope="module")

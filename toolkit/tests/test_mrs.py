@@ -8,12 +8,11 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from emulator_sessions import REGION, emulator_session
 
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import Session, mrs
 from huaweicloud_toolkit.waiters import Outcome, ResourceFailedError, Status
-
-REGION = "cn-north-4"
 
 
 @pytest.mark.parametrize(
@@ -148,12 +147,7 @@ Caused by: java.io.FileNotFoundException: obs://b/in/
 
 @pytest.fixture(scope="module")
 def session(emulator: EmulatorProcess) -> Session:
-    return Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-    )
+    return emulator_session(emulator)
 
 
 @pytest.fixture(scope="module")

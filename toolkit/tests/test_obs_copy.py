@@ -14,16 +14,15 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from emulator_sessions import FAST_RETRIES, REGION, emulator_session
 from fault_counting import fail_next_left
 
 from huaweicloud_emulator.process import EmulatorProcess
-from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError, RetryPolicy, Session
+from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError, Session
 from huaweicloud_toolkit import obs as tobs
 
-REGION = "cn-north-4"
 MiB = 1 << 20
-ATTEMPTS = 3
-RETRIES = RetryPolicy(max_attempts=ATTEMPTS, base_delay=0.01, max_delay=0.05)
+ATTEMPTS = FAST_RETRIES.max_attempts
 PART = 5 * MiB
 IN_PARTS = tobs.TransferConfig(multipart_copy_threshold=PART, part_size=PART, max_concurrency=2)
 ONE_AT_A_TIME = tobs.TransferConfig(multipart_copy_threshold=PART, part_size=PART, max_concurrency=1)
@@ -37,16 +36,6 @@ CONTENT_HEADERS = {
 }
 # As OBS keeps them: esdk-obs percent-encodes header values (a '"' cannot be sent).
 STORED_HEADERS = {name.lower(): value.replace('"', "%22") for name, value in CONTENT_HEADERS.items()}
-
-
-def make_session(emulator: EmulatorProcess) -> Session:
-    return Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-        retries=RETRIES,
-    )
 
 
 def new_bucket(session: Session) -> str:
@@ -89,7 +78,7 @@ def nothing_left(session: Session, bucket: str, key: str) -> bool:
 
 @pytest.fixture
 def session(emulator: EmulatorProcess) -> Iterator[Session]:
-    with make_session(emulator) as session:
+    with emulator_session(emulator) as session:
         yield session
 
 
@@ -214,7 +203,7 @@ def fail_after_first_part(emulator: EmulatorProcess, requests: int) -> Callable[
 
 
 def test_a_part_that_fails_for_a_while_is_copied_again(fresh_emulator: EmulatorProcess) -> None:
-    with make_session(fresh_emulator) as session:
+    with emulator_session(fresh_emulator) as session:
         bucket = new_bucket(session)
         put_source(session, bucket)
         result = tobs.copy_object(
@@ -232,7 +221,7 @@ def test_a_part_that_fails_for_a_while_is_copied_again(fresh_emulator: EmulatorP
 
 
 def test_a_part_that_keeps_failing_aborts_the_copy(fresh_emulator: EmulatorProcess) -> None:
-    with make_session(fresh_emulator) as session:
+    with emulator_session(fresh_emulator) as session:
         bucket = new_bucket(session)
         put_source(session, bucket)
         with pytest.raises(HuaweiCloudError) as failed:

@@ -18,16 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_sessions import FAST_RETRIES, REGION, emulator_session
 from fault_counting import DroppedConnections, fail_next_left
 
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError, RetryPolicy, Session
 from huaweicloud_toolkit import obs as tobs
 
-REGION = "cn-north-4"
 KiB = 1024
-ATTEMPTS = 3
-RETRIES = RetryPolicy(max_attempts=ATTEMPTS, base_delay=0.01, max_delay=0.02)
+ATTEMPTS = FAST_RETRIES.max_attempts
 # 100 KiB parts, one at a time: the requests of a multipart upload come in a known order.
 PARTS = tobs.TransferConfig(multipart_threshold=100 * KiB, part_size=100 * KiB, max_concurrency=1)
 OBJECT = os.urandom(250 * KiB)  # three parts, or three ranges
@@ -43,14 +42,7 @@ def obs_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorP
 @pytest.fixture
 def session(obs_emulator: EmulatorProcess) -> Iterator[Session]:
     obs_emulator.clear_faults()
-    session = Session(
-        access_key=obs_emulator.access_key,
-        secret_key=obs_emulator.secret_key,
-        region=REGION,
-        endpoint=obs_emulator.base_url,
-        retries=RETRIES,
-    )
-    with session:
+    with emulator_session(obs_emulator) as session:
         yield session
     obs_emulator.clear_faults()
 
@@ -277,13 +269,7 @@ def test_a_whole_round_trip_under_random_errors_and_drops(
     obs_emulator.set_fault("obs", error_rate=0.2, status=503, drop_rate=0.4)
     dropped = DroppedConnections(obs_emulator)
     patient = RetryPolicy(max_attempts=25, base_delay=0.001, max_delay=0.005)
-    with Session(
-        access_key=obs_emulator.access_key,
-        secret_key=obs_emulator.secret_key,
-        region=REGION,
-        endpoint=obs_emulator.base_url,
-        retries=patient,
-    ) as session:
+    with emulator_session(obs_emulator, retries=patient) as session:
         tobs.upload_file(session, source, bucket, "multi", config=PARTS)
         tobs.upload_file(session, source, bucket, "single")
         keys = sorted(o.key for o in tobs.iter_objects(session, bucket, page_size=1))

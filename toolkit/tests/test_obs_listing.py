@@ -11,28 +11,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from emulator_sessions import REGION, emulator_session
 
 from huaweicloud_emulator.process import EmulatorProcess
-from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError, RetryPolicy, Session
+from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError, Session
 from huaweicloud_toolkit import obs as tobs
-
-REGION = "cn-north-4"
-FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
-
-
-def make_session(emulator: EmulatorProcess) -> Session:
-    return Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-        retries=FAST_RETRIES,
-    )
 
 
 @pytest.fixture
 def session(emulator: EmulatorProcess) -> Iterator[Session]:
-    with make_session(emulator) as session:
+    with emulator_session(emulator) as session:
         yield session
 
 

@@ -15,30 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_sessions import FAST_RETRIES, REGION, emulator_session
 
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import HuaweiCloudError, RetryPolicy, Session
 from huaweicloud_toolkit import obs as tobs
 
-REGION = "cn-north-4"
 MiB = 1 << 20
-FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
 # Where a fault is injected: an error answered before a part's body is read can reach the client as a
 # broken connection, which a retry would then paper over.
 NO_RETRIES = RetryPolicy(max_attempts=1)
 # 1 MiB parts from 1 MiB on: a 5 MiB file is six parts (the last one 123 bytes).
 SMALL_PARTS = tobs.TransferConfig(multipart_threshold=MiB, part_size=MiB, max_concurrency=3)
 SIZE = 5 * MiB + 123
-
-
-def make_session(emulator: EmulatorProcess, retries: RetryPolicy = FAST_RETRIES) -> Session:
-    return Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-        retries=retries,
-    )
 
 
 def new_bucket(session: Session) -> str:
@@ -49,7 +38,7 @@ def new_bucket(session: Session) -> str:
 
 @pytest.fixture
 def session(emulator: EmulatorProcess) -> Iterator[Session]:
-    with make_session(emulator) as session:
+    with emulator_session(emulator) as session:
         yield session
 
 
@@ -208,7 +197,7 @@ def upload_failing_after_first_part(
 ) -> tuple[Session, str, HuaweiCloudError]:
     """Upload ``big_file`` into a new bucket; once OBS acknowledged a part, the next request to OBS is
     refused (403). Returns the session, the bucket and the error the upload raised."""
-    session = make_session(emulator, NO_RETRIES)
+    session = emulator_session(emulator, retries=NO_RETRIES)
     bucket = new_bucket(session)
     armed = threading.Event()
 
@@ -263,7 +252,7 @@ def test_a_failed_upload_resumes_sending_only_the_missing_parts(
 def test_an_upload_resumes_after_the_server_was_killed(
     fresh_emulator: EmulatorProcess, big_file: Path
 ) -> None:
-    session = make_session(fresh_emulator)
+    session = emulator_session(fresh_emulator)
     bucket = new_bucket(session)
     acknowledged: list[int] = []
 

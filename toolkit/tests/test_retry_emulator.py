@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_sessions import FAST_RETRIES, REGION, emulator_session
 from fault_counting import DroppedConnections, fail_next_left
 from huaweicloudsdkcsms.v1 import CreateSecretRequest, CreateSecretRequestBody, CsmsClient, ShowSecretRequest
 from huaweicloudsdksmn.v2 import (
@@ -39,9 +40,7 @@ from huaweicloud_toolkit import csms as tcsms
 from huaweicloud_toolkit import functiongraph as fg
 from huaweicloud_toolkit.retry import is_unsent_error
 
-REGION = "cn-north-4"
-ATTEMPTS = 3
-RETRIES = RetryPolicy(max_attempts=ATTEMPTS, base_delay=0.01, max_delay=0.02)
+ATTEMPTS = FAST_RETRIES.max_attempts
 # Latency past the read timeout: every attempt times out, and meets the fault (which counts it) once the
 # latency has passed.
 READ_TIMEOUT, LATENCY = 0.3, 0.8
@@ -57,21 +56,10 @@ def retry_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulato
         yield process
 
 
-def open_session(emulator: EmulatorProcess, retries: RetryPolicy = RETRIES, **settings: Any) -> Session:
-    return Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=REGION,
-        endpoint=emulator.base_url,
-        retries=retries,
-        **settings,
-    )
-
-
 @pytest.fixture
 def session(retry_emulator: EmulatorProcess) -> Iterator[Session]:
     retry_emulator.clear_faults()
-    with open_session(retry_emulator) as opened:
+    with emulator_session(retry_emulator) as opened:
         opened.project_id()  # looked up before any fault is set
         yield opened
     retry_emulator.clear_faults()
@@ -244,7 +232,7 @@ def test_dropped_connections_are_retried_then_fail_naming_the_operation(
 def test_answers_slower_than_the_timeout_are_retried(
     retry_emulator: EmulatorProcess, names: dict[str, str], service: str
 ) -> None:
-    with open_session(retry_emulator, timeout=READ_TIMEOUT) as impatient:
+    with emulator_session(retry_emulator, timeout=READ_TIMEOUT) as impatient:
         impatient.project_id()
         retry_emulator.set_fault(service, latency=LATENCY, fail_next=10)
         started = time.monotonic()
@@ -349,7 +337,7 @@ def test_a_publish_that_times_out_is_not_retried(retry_emulator: EmulatorProcess
     """A publish only: a synchronous invocation waits as long as a function may run, so its read does not
     time out this way."""
     text = unique("slow")
-    with open_session(retry_emulator, timeout=READ_TIMEOUT) as impatient:
+    with emulator_session(retry_emulator, timeout=READ_TIMEOUT) as impatient:
         impatient.project_id()
         retry_emulator.set_fault("smn", latency=LATENCY, fail_next=10)
         with pytest.raises(HuaweiCloudError) as failed:
@@ -383,7 +371,7 @@ def while_down(emulator: EmulatorProcess, project_id: str, act: Callable[[Sessio
     )
     emulator.stop()
     try:
-        with open_session(emulator, retries=policy, project_id=project_id) as refused_at_first:
+        with emulator_session(emulator, retries=policy, project_id=project_id) as refused_at_first:
             act(refused_at_first)
     finally:
         if not policy.retried:

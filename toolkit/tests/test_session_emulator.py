@@ -7,37 +7,26 @@ import socket
 import socketserver
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from emulator_sessions import REGION, emulator_session
 from fault_counting import DroppedConnections
 
 from huaweicloud_emulator.process import EmulatorProcess
 from huaweicloud_toolkit import ConfigurationError, HuaweiCloudError, RetryPolicy, Session
 
-REGION = "cn-north-4"
 DEAD_URL = "http://127.0.0.1:1"  # nothing listens on port 1: a request there fails at once
-FAST_RETRIES = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
+# Four attempts: a retried request here meets up to three faults in a row.
+RETRIES = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
+
+
+def make_session(emulator: EmulatorProcess, **settings: Any) -> Session:
+    return emulator_session(emulator, **({"retries": RETRIES} | settings))
 
 
 def expected_project(emulator: EmulatorProcess, region: str = REGION) -> str:
-    session = Session(
-        access_key=emulator.access_key,
-        secret_key=emulator.secret_key,
-        region=region,
-        endpoint=emulator.base_url,
-    )
-    return session.verify()
-
-
-def make_session(emulator: EmulatorProcess, **settings) -> Session:
-    base = {
-        "access_key": emulator.access_key,
-        "secret_key": emulator.secret_key,
-        "region": REGION,
-        "endpoint": emulator.base_url,
-        "retries": FAST_RETRIES,
-    }
-    return Session(**{**base, **settings})
+    return make_session(emulator, region=region).verify()
 
 
 @pytest.fixture(autouse=True)
