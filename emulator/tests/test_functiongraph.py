@@ -146,6 +146,14 @@ def is_running(pid: int) -> bool:
         return False
 
 
+def still_running(pids: list[int], seconds: float = 5.0) -> list[int]:
+    """Those of ``pids`` still running once all have ended or ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while (running := [pid for pid in pids if is_running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return running
+
+
 # Functions ---------------------------------------------------------------------------------------------
 
 
@@ -366,10 +374,7 @@ def test_a_timeout_kills_the_function_and_what_it_started(emulator: EmulatorProc
     pids = re.search(r"^pids (\d+) (\d+)$", answer.log, re.MULTILINE)
     assert pids, answer.log
     assert "ERROR function invocation timed out after 3s" in answer.log
-    deadline = time.monotonic() + 5
-    while any(is_running(int(pid)) for pid in pids.groups()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(is_running(int(pid)) for pid in pids.groups())  # the handler and its `sleep`
+    assert still_running([int(pid) for pid in pids.groups()]) == []  # the handler and its `sleep`
 
 
 def test_memory_limit(emulator: EmulatorProcess) -> None:
@@ -512,10 +517,7 @@ def test_a_function_and_what_it_started_die_with_the_emulator(
     assert len(pids) == 2 and all(is_running(pid) for pid in pids)
 
     fresh_emulator.kill()  # kill -9: the emulator kills nothing itself
-    deadline = time.monotonic() + 5
-    while any(is_running(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(is_running(pid) for pid in pids)  # the handler and the `sleep` it started
+    assert still_running(pids) == []  # the handler and the `sleep` it started
 
 
 def test_errors_carry_status_and_code(emulator: EmulatorProcess) -> None:
